@@ -1,0 +1,1 @@
+"""The command line: a thin typed shell over the library, with one error boundary."""

@@ -1,0 +1,133 @@
+"""`orchestrator` commands. Each command is a few lines over the library; `main` is the one error boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchestrator import __version__
+from orchestrator.config import Settings, load_prices
+from orchestrator.engine.plan import make_plan
+from orchestrator.errors import BudgetExceeded, OrchestratorError, StoryboardInvalid
+from orchestrator.storyboard.graph import to_dot, to_mermaid
+from orchestrator.storyboard.schema import json_schema
+from orchestrator.storyboard.validate import check_file
+
+from . import render
+
+app = typer.Typer(
+    name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Turn a storyboard of shots into finished films with the Seedance video models.",
+)
+
+FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .json)", show_default=False)]
+
+
+class GraphFormat(StrEnum):
+    """Drawing formats for `graph`."""
+
+    MERMAID = "mermaid"
+    DOT = "dot"
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Storyboard files", show_default=False)]) -> None:
+    """Check storyboards against every rule, without spending anything. Exit 0 when all are valid, 2 if not."""
+    failed = False
+    for file in files:
+        try:
+            checked = check_file(file, str(file))
+        except StoryboardInvalid as exc:
+            render.print_diagnostics(exc.diagnostics)
+            failed = True
+            continue
+        render.print_diagnostics(checked.warnings)
+        plan = make_plan(checked, load_prices(Settings().prices))
+        typer.echo(f"{file}: valid: {len(checked.specs)} shots, {len(checked.outputs)} output(s), "
+                   f"estimated ${plan.usd:,.2f}")
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def plan(
+    file: FileArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
+    budget: Annotated[float | None, typer.Option("--budget", min=0, help="Budget in USD (overrides budget_usd)")] = None,
+    prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
+    = None,
+) -> None:
+    """Show what a run would do and cost, shot by shot. Exit 3 when the estimate is over the budget."""
+    checked = check_file(file, str(file))
+    render.print_diagnostics(checked.warnings)
+    the_plan = make_plan(checked, load_prices(prices or Settings().prices), budget)
+    if as_json:
+        typer.echo(render.plan_json(the_plan))
+    else:
+        render.plan_tables(the_plan, render.console())
+    if the_plan.over_budget:
+        assert the_plan.budget_usd is not None
+        source = "--budget" if budget is not None else f"budget_usd in {file}"
+        raise BudgetExceeded(the_plan.usd, the_plan.budget_usd, source)
+
+
+@app.command()
+def graph(
+    file: FileArg,
+    fmt: Annotated[GraphFormat, typer.Option("--format", help="Drawing format")] = GraphFormat.MERMAID,
+) -> None:
+    """Print the shot graph (chains and branches) as Mermaid or Graphviz DOT."""
+    checked = check_file(file, str(file))
+    render.print_diagnostics(checked.warnings)
+    labels = {sid: f"{sid}<br/>{spec.duration if spec.frames is None else spec.frames}"
+              f"{'s' if spec.frames is None else 'f'} {spec.resolution}" for sid, spec in checked.specs.items()}
+    draw = to_mermaid(checked.graph, labels) if fmt is GraphFormat.MERMAID else to_dot(checked.graph, labels,
+                                                                                      checked.name)
+    typer.echo(draw, nl=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the storyboard format (for editors)."""
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"orchestrator {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version")]
+    = False,
+) -> None:
+    """Turn a storyboard of shots into finished films with the Seedance video models."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map every outcome to an exit code (DESIGN.md §9)."""
+    try:
+        app(args=argv, prog_name="orchestrator")  # usage errors exit 2 inside; our own errors come out here
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except StoryboardInvalid as exc:
+        render.print_diagnostics(exc.diagnostics)
+        sys.exit(exc.exit_code)
+    except OrchestratorError as exc:
+        sys.stderr.write(f"orchestrator: {exc}\n")
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("ORCHESTRATOR_DEBUG"):
+            raise
+        sys.stderr.write(f"orchestrator: internal error: {type(exc).__name__}: {exc} "
+                         "(set ORCHESTRATOR_DEBUG=1 for the traceback)\n")
+        sys.exit(1)

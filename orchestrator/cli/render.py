@@ -1,0 +1,75 @@
+"""How plans, graphs and diagnostics look on a terminal or as JSON. No decisions here, only presentation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.engine.plan import Plan
+from orchestrator.models import CATALOG
+from orchestrator.storyboard.diagnostics import Diagnostic
+
+
+def console() -> Console:
+    """A stdout console; wide when not a terminal so piped tables are not squeezed to 80 columns."""
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, soft_wrap=False, width=160)
+    return out
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """One line per diagnostic on stderr, plain text (paths like shots[2] are not markup)."""
+    for d in diagnostics:
+        sys.stderr.write(d.render() + "\n")
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan as one JSON document."""
+    body: dict[str, Any] = dataclasses.asdict(plan)
+    body["over_budget"] = plan.over_budget
+    return json.dumps(body, indent=2)
+
+
+def plan_tables(plan: Plan, out: Console) -> None:
+    """The plan as a shot table, an output table and a total line."""
+    notes: dict[str, int] = {}
+    shots = Table(title=f"Plan for {plan.name}", title_justify="left")
+    for column, justify in (("#", "right"), ("shot", "left"), ("after", "left"), ("model", "left"),
+                            ("res", "left"), ("ratio", "left"), ("size", "right"), ("sec", "right"),
+                            ("tokens", "right"), ("USD", "right"), ("notes", "left")):
+        shots.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for s in plan.shots:
+        marks = " ".join(f"[{notes.setdefault(n, len(notes) + 1)}]" for n in s.notes)
+        shots.add_row(*(Text(v) for v in (
+            str(s.order), s.id, s.parent or "-", CATALOG[s.model].label.removeprefix("Seedance "),
+            s.resolution, s.ratio, f"{s.width}x{s.height}", f"{s.seconds:g}", f"{s.tokens:,}",
+            f"{s.usd:.2f}", marks,
+        )))
+    out.print(shots)
+    for note, number in notes.items():
+        out.print(Text(f"  [{number}] {note}"))
+    films = Table(title="Outputs", title_justify="left")
+    for column in ("output", "shots", "film sec", "tokens", "USD"):
+        films.add_column(column, justify="left" if column in {"output"} else "right")
+    for o in plan.outputs:
+        films.add_row(*(Text(v) for v in (o.name, str(len(o.shots)), f"{o.seconds:.2f}", f"{o.tokens:,}",
+                                          f"{o.usd:.2f}")))
+    out.print(films)
+    out.print(Text(total_line(plan)))
+
+
+def total_line(plan: Plan) -> str:
+    """'Run total: ...' with the budget and whether prices are confirmed."""
+    budget = "no budget set" if plan.budget_usd is None else f"budget ${plan.budget_usd:,.2f}"
+    if plan.over_budget:
+        budget += " - OVER BUDGET"
+    estimate = "" if plan.prices_confirmed else " (some prices unconfirmed: see notes)"
+    return (f"Run total: {len(plan.shots)} shots, {plan.tokens:,} tokens, ${plan.usd:,.2f}{estimate}; {budget}")

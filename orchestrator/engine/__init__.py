@@ -1,0 +1,1 @@
+"""Planning and (later) running: pure decisions here, I/O at the edges."""

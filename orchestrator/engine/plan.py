@@ -1,0 +1,184 @@
+"""The plan: which shots run in what order, what each will produce and cost, and the totals. Pure: no I/O
+beyond reading image headers the checker has already read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import networkx as nx
+
+from orchestrator import models as m
+from orchestrator.config import PriceBook, catalog_prices
+from orchestrator.models import ModelSpec, Price
+from orchestrator.storyboard.media import MediaKind, inspect_media, is_remote
+from orchestrator.storyboard.resolve import ShotSpec
+from orchestrator.storyboard.validate import CheckedStoryboard
+
+
+@dataclass(frozen=True)
+class ShotEstimate:
+    """One shot as it will be requested, with its size, length, tokens and price."""
+
+    order: int
+    id: str
+    parent: str | None
+    model: str
+    resolution: str
+    ratio: str
+    width: int
+    height: int
+    seconds: float
+    frames: int
+    tokens: int
+    usd: float
+    price_confirmed: bool
+    chain_seconds: float  # this shot plus its longest line of descendants: the scheduler runs long chains first
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputEstimate:
+    """One film: its shots, its length after joins, and what its shots cost."""
+
+    name: str
+    shots: tuple[str, ...]
+    seconds: float
+    tokens: int
+    usd: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run of this storyboard will do and cost."""
+
+    name: str
+    shots: tuple[ShotEstimate, ...]
+    outputs: tuple[OutputEstimate, ...]
+    tokens: int
+    usd: float
+    budget_usd: float | None
+    prices_confirmed: bool
+
+    @property
+    def over_budget(self) -> bool:
+        """True when the estimate exceeds the budget."""
+        return self.budget_usd is not None and self.usd > self.budget_usd
+
+
+def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget_usd: float | None = None) -> Plan:
+    """Estimate every shot and output; `budget_usd` (a flag) wins over the storyboard's budget."""
+    book = prices if prices is not None else catalog_prices()
+    sizes: dict[str, tuple[int, int]] = {}
+    drafts: dict[str, ShotEstimate] = {}
+    for shot_id in nx.topological_sort(checked.graph):
+        spec = checked.specs[shot_id]
+        draft = _estimate(spec, checked, sizes.get(spec.shot.after or ""), book)
+        sizes[shot_id] = (draft.width, draft.height)
+        drafts[shot_id] = draft
+    chain = _chain_seconds(checked, {k: v.seconds for k, v in drafts.items()})
+    order = nx.lexicographical_topological_sort(
+        checked.graph, key=lambda n: (-round(chain[n], 3), checked.specs[n].index)
+    )
+    shots = tuple(
+        replace(drafts[shot_id], order=i + 1, chain_seconds=chain[shot_id]) for i, shot_id in enumerate(order)
+    )
+    by_id = {s.id: s for s in shots}
+    outputs = tuple(_output(name, ids, checked, by_id) for name, ids in checked.outputs.items())
+    return Plan(
+        name=checked.name, shots=shots, outputs=outputs,
+        tokens=sum(s.tokens for s in shots), usd=round(sum(s.usd for s in shots), 2),
+        budget_usd=budget_usd if budget_usd is not None else checked.storyboard.budget_usd,
+        prices_confirmed=all(s.price_confirmed for s in shots),
+    )
+
+
+def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int, int] | None,
+              book: PriceBook) -> ShotEstimate:
+    model = spec.model
+    assert model is not None and spec.resolution is not None, "checked storyboards have known models"
+    notes: list[str] = []
+    width, height = _size(spec, model, checked, parent_size, notes)
+    if spec.frames is not None:
+        frames = spec.frames
+    elif spec.duration == -1:
+        frames = m.frames_for(model.durations.high)
+        notes.append(f"duration -1 (model decides): priced at the {model.durations.high} s maximum")
+    else:
+        frames = m.frames_for(spec.duration or model.default_duration)
+    tokens = m.estimate_tokens(width, height, frames)
+    price = _price(spec, model, book)
+    rate = _rate(spec, price)
+    if not price.confirmed:
+        notes.append(f"price unconfirmed: {price.source}")
+    if spec.shot.references and spec.shot.references.videos:
+        notes.append("reference video tokens not included (the provider adds the input video's length)")
+    return ShotEstimate(
+        order=0, id=spec.id, parent=spec.shot.after, model=model.id, resolution=spec.resolution,
+        ratio=spec.ratio, width=width, height=height, seconds=round((frames - 1) / m.FPS, 3), frames=frames,
+        tokens=tokens, usd=round(tokens * rate / 1e6, 4), price_confirmed=price.confirmed, chain_seconds=0.0,
+        notes=tuple(notes),
+    )
+
+
+def _size(spec: ShotSpec, model: ModelSpec, checked: CheckedStoryboard, parent_size: tuple[int, int] | None,
+          notes: list[str]) -> tuple[int, int]:
+    assert spec.resolution is not None
+    if spec.ratio != m.ADAPTIVE:
+        return model.size(spec.resolution, spec.ratio)
+    like = parent_size if spec.chained else _first_image_size(spec, checked)
+    if like is not None:
+        ratio = m.closest_ratio(*like)
+        notes.append(f"ratio adaptive: sized as {ratio} from the {'parent' if spec.chained else 'image'}")
+        return model.size(spec.resolution, ratio)
+    notes.append("ratio adaptive (model decides): priced at the largest size")
+    return m.largest_size(model, spec.resolution)
+
+
+def _first_image_size(spec: ShotSpec, checked: CheckedStoryboard) -> tuple[int, int] | None:
+    refs = spec.shot.references
+    source = spec.shot.first_frame or (refs.images[0] if refs and refs.images and not refs.videos else None)
+    if source is None or is_remote(source):
+        return None
+    info = inspect_media((checked.base_dir / source).resolve(), MediaKind.IMAGE)
+    return (info.width, info.height) if info.width and info.height else None
+
+
+def _price(spec: ShotSpec, model: ModelSpec, book: PriceBook) -> Price:
+    table = book.get(model.id, model.prices)
+    assert spec.resolution is not None
+    return table.get(spec.resolution) or table.get("*") or model.price_for(spec.resolution)
+
+
+def _rate(spec: ShotSpec, price: Price) -> float:
+    refs = spec.shot.references
+    if refs and refs.videos and price.video_input_usd_per_mtok is not None:
+        rate = price.video_input_usd_per_mtok
+    elif not spec.generate_audio and price.silent_usd_per_mtok is not None:
+        rate = price.silent_usd_per_mtok
+    else:
+        rate = price.usd_per_mtok
+    return rate * (m.FLEX_PRICE_FACTOR if spec.service_tier == "flex" else 1.0)
+
+
+def _chain_seconds(checked: CheckedStoryboard, seconds: dict[str, float]) -> dict[str, float]:
+    chain: dict[str, float] = {}
+    for node in reversed(list(nx.topological_sort(checked.graph))):
+        below = [chain[child] for child in checked.graph.successors(node)]
+        chain[node] = seconds[node] + max(below, default=0.0)
+    return chain
+
+
+def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[str, ShotEstimate]) -> OutputEstimate:
+    assembly = checked.storyboard.assembly
+    seconds = sum(by_id[i].frames for i in ids) / m.FPS
+    for before, after in zip(ids, ids[1:], strict=False):
+        if by_id[after].parent == before:
+            seconds -= 1 / m.FPS  # the child's first frame repeats the parent's last one and is dropped
+        elif assembly.transition == "crossfade":
+            seconds -= assembly.crossfade_seconds
+    unique = list(dict.fromkeys(ids))
+    return OutputEstimate(
+        name=name, shots=tuple(ids), seconds=round(seconds, 3),
+        tokens=sum(by_id[i].tokens for i in unique), usd=round(sum(by_id[i].usd for i in unique), 2),
+    )

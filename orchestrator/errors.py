@@ -1,0 +1,64 @@
+"""The one error tree of the orchestrator.
+
+Every error the product raises on purpose derives from `OrchestratorError` and knows the process exit code that
+the command line maps it to (DESIGN.md §9)::
+
+    OrchestratorError                 exit 1   root; anything we raise deliberately
+    ├── InputError                    exit 2   the user's input is wrong; nothing was spent
+    │   ├── StoryboardInvalid                  one or more diagnostics (file:line:col, path, message)
+    │   ├── StoryboardUnreadable               the file cannot be read or parsed at all
+    │   └── ConfigError                        settings or a price file are wrong
+    └── BudgetExceeded                exit 3   the planned cost is above the budget
+
+Later layers (the provider client, assembly, the journal) hang their own branches under the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from orchestrator.storyboard.diagnostics import Diagnostic
+
+
+class OrchestratorError(Exception):
+    """Root of every deliberate error; `exit_code` is what the CLI exits with."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class InputError(OrchestratorError):
+    """The user's input is wrong; no money was spent."""
+
+    exit_code: ClassVar[int] = 2
+
+
+class StoryboardInvalid(InputError):
+    """A storyboard broke one or more rules; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+class StoryboardUnreadable(StoryboardInvalid):
+    """The storyboard file is missing, unreadable, or not YAML/JSON at all."""
+
+
+class ConfigError(InputError):
+    """A setting, flag value or price file is wrong."""
+
+
+class BudgetExceeded(OrchestratorError):
+    """The planned cost is above the budget, so nothing may start."""
+
+    exit_code: ClassVar[int] = 3
+
+    def __init__(self, planned_usd: float, budget_usd: float, source: str) -> None:
+        self.planned_usd = planned_usd
+        self.budget_usd = budget_usd
+        self.source = source
+        super().__init__(
+            f"planned cost ${planned_usd:,.2f} exceeds the budget of ${budget_usd:,.2f} ({source})"
+        )

@@ -1,0 +1,62 @@
+"""Diagnostics: one problem in one file, located by line, column and data path, rendered as one line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+DataPath = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    """Errors stop the run; warnings are printed and the run goes on."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem, e.g. `tea.yaml:12:15: shots[2].duration: 20 is not allowed for ... (4..15 or -1)`."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+    severity: Severity = field(default=Severity.ERROR, compare=False)
+
+    def render(self) -> str:
+        """The one-line form printed to the user."""
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {prefix}{where}{self.message}"
+
+
+def format_path(path: DataPath) -> str:
+    """('shots', 2, 'duration') -> 'shots[2].duration'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def errors_in(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Only the diagnostics that are errors."""
+    return [d for d in diagnostics if d.severity is Severity.ERROR]
+
+
+def unique_sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Drop repeats (a bad default is seen by every shot) and order by position in the file."""
+    seen: dict[tuple[str, int, int, str, str], Diagnostic] = {}
+    for d in diagnostics:
+        seen.setdefault((d.file, d.line, d.col, d.path, d.message), d)
+    return sorted(seen.values())

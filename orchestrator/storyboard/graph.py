@@ -1,0 +1,96 @@
+"""The shot graph: a node per shot, an edge parent -> child per `after`; its structural rules and its drawings."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from orchestrator.storyboard.diagnostics import Diagnostic, did_you_mean
+from orchestrator.storyboard.loader import SourceMap
+from orchestrator.storyboard.schema import Storyboard
+
+ShotGraph = nx.DiGraph  # nodes: shot ids (attribute `index`); edges: parent -> child
+
+
+def shot_graph(storyboard: Storyboard) -> ShotGraph:
+    """Build the graph; an `after` naming no shot adds no edge (it is reported by `structure_problems`)."""
+    graph = ShotGraph()
+    for index, shot in enumerate(storyboard.shots):
+        if shot.id not in graph:
+            graph.add_node(shot.id, index=index)
+    for shot in storyboard.shots:
+        if shot.after is not None and shot.after in graph:
+            graph.add_edge(shot.after, shot.id)
+    return graph
+
+
+def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceMap) -> list[Diagnostic]:
+    """Duplicate ids, unknown parents, cycles and output entries that name no shot."""
+    problems: list[Diagnostic] = []
+    first_index: dict[str, int] = {}
+    ids = [s.id for s in storyboard.shots]
+    for index, shot in enumerate(storyboard.shots):
+        if shot.id in first_index:
+            where = f"shots[{first_index[shot.id]}]"
+            problems.append(source.diagnostic(("shots", index, "id"), f"duplicate shot id '{shot.id}' (also {where})"))
+        first_index.setdefault(shot.id, index)
+        if shot.after is not None and shot.after not in first_index and shot.after not in ids:
+            problems.append(source.diagnostic(
+                ("shots", index, "after"), f"'{shot.after}' names no shot{did_you_mean(shot.after, ids)}"
+            ))
+    for cycle in _cycles(graph):
+        index = min(graph.nodes[n]["index"] for n in cycle)
+        start = cycle.index(storyboard.shots[index].id)
+        loop = [*cycle[start:], *cycle[:start]]
+        chain = " -> ".join([*loop, loop[0]])  # parent -> child, as the edges run
+        problems.append(source.diagnostic(("shots", index, "after"), f"the chain is a cycle: {chain}"))
+    for name, entries in (storyboard.outputs or {}).items():
+        for pos, entry in enumerate(entries):
+            if entry not in first_index:
+                problems.append(source.diagnostic(
+                    ("outputs", name, pos), f"'{entry}' names no shot{did_you_mean(entry, ids)}"
+                ))
+    return problems
+
+
+def _cycles(graph: ShotGraph) -> list[list[str]]:
+    return [list(c) for c in nx.simple_cycles(graph)]
+
+
+def in_cycles(graph: ShotGraph) -> set[str]:
+    """Shots caught in a cycle: they have no well-defined parent."""
+    return {node for cycle in _cycles(graph) for node in cycle}
+
+
+def parents_first(storyboard: Storyboard, graph: ShotGraph) -> list[int]:
+    """Shot indices with every parent before its children; shots caught in cycles come last."""
+    acyclic = graph.copy()
+    acyclic.remove_nodes_from(in_cycles(graph))
+    order = [graph.nodes[n]["index"] for n in nx.lexicographical_topological_sort(
+        acyclic, key=lambda n: graph.nodes[n]["index"]
+    )]
+    placed = set(order)
+    return order + [i for i in range(len(storyboard.shots)) if i not in placed]
+
+
+def to_mermaid(graph: ShotGraph, labels: dict[str, str]) -> str:
+    """Mermaid flowchart source: one node per shot, one arrow per chain edge."""
+    lines = ["flowchart LR"]
+    for node in graph.nodes:
+        lines.append(f'    {_mermaid_id(node)}["{labels.get(node, node)}"]')
+    lines += [f"    {_mermaid_id(a)} --> {_mermaid_id(b)}" for a, b in graph.edges]
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(node: str) -> str:
+    return "s_" + node.replace("-", "_")
+
+
+def to_dot(graph: ShotGraph, labels: dict[str, str], name: str) -> str:
+    """Graphviz DOT source: one node per shot, one arrow per chain edge."""
+    lines = [f'digraph "{name}" {{', "    rankdir=LR;", "    node [shape=box];"]
+    for node in graph.nodes:
+        label = labels.get(node, node).replace('"', '\\"').replace("<br/>", "\\n")
+        lines.append(f'    "{node}" [label="{label}"];')
+    lines += [f'    "{a}" -> "{b}";' for a, b in graph.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,165 @@
+"""Reads a YAML or JSON storyboard into plain data plus a source map of where every key and value sits.
+
+YAML is read with YAML 1.2 style scalars: `ratio: 16:9` stays the string "16:9" (YAML 1.1 would make it the
+sexagesimal integer 969) and only true/false are booleans (so `no` stays a string). Duplicate keys are errors,
+not silent overwrites.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from orchestrator.errors import StoryboardUnreadable
+from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, format_path
+
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in {_BOOL, _INT, _FLOAT, _TIMESTAMP}]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    """1-based line and column."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class SourceMap:
+    """Where each data path's key and value start in the file."""
+
+    file: str
+    values: dict[DataPath, Position] = field(default_factory=dict)
+    keys: dict[DataPath, Position] = field(default_factory=dict)
+
+    def locate(self, path: DataPath, *, key: bool = False) -> Position:
+        """Position of `path` (its key if asked), else of the nearest enclosing path that is known."""
+        table = self.keys if key else self.values
+        for depth in range(len(path), -1, -1):
+            found = table.get(path[:depth]) or self.values.get(path[:depth])
+            if found is not None:
+                return found
+        return Position(1, 1)
+
+    def diagnostic(self, path: DataPath, message: str, *, key: bool = False, **kw: Any) -> Diagnostic:
+        """A diagnostic located at `path` in this file."""
+        pos = self.locate(path, key=key)
+        return Diagnostic(self.file, pos.line, pos.col, format_path(path), message, **kw)
+
+
+@dataclass
+class Document:
+    """A parsed storyboard file: its data, where everything is, and problems found while reading."""
+
+    path: Path
+    data: Any
+    source: SourceMap
+    problems: list[Diagnostic]
+
+
+def load_document(path: Path, display: str | None = None) -> Document:
+    """Parse a storyboard file; raise StoryboardUnreadable when it is not readable YAML/JSON at all."""
+    shown = display if display is not None else str(path)
+    source = SourceMap(shown)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"cannot read the storyboard: {reason}")]) from None
+    if path.suffix.lower() == ".json":
+        _check_json_syntax(text, shown)
+    problems: list[Diagnostic] = []
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = _Builder(source, problems).build(node, ()) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise StoryboardUnreadable([Diagnostic(shown, line, col, "", f"YAML syntax: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"YAML syntax: {exc}")]) from None
+    if not isinstance(data, dict):
+        found = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise StoryboardUnreadable(
+            [Diagnostic(shown, 1, 1, "", f"a storyboard is a mapping with 'version' and 'shots', found {found}")]
+        )
+    return Document(path, data, source, problems)
+
+
+def _check_json_syntax(text: str, shown: str) -> None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoryboardUnreadable([Diagnostic(shown, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]) from None
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, recording positions and duplicate keys."""
+
+    def __init__(self, source: SourceMap, problems: list[Diagnostic]) -> None:
+        self.source = source
+        self.problems = problems
+        self.constructor = _Loader("")
+
+    def build(self, node: Node, path: DataPath) -> Any:
+        self.source.values.setdefault(path, _pos(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
+        self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            raw_key = self.constructor.construct_object(key_node, deep=True)
+            key = raw_key if isinstance(raw_key, str) else str(raw_key)
+            child = (*path, key)
+            if key in out:
+                first = self.source.keys[child]
+                self.problems.append(
+                    Diagnostic(self.source.file, *_xy(key_node), format_path(child),
+                               f"duplicate key '{key}' (first set on line {first.line})")
+                )
+                continue
+            self.source.keys[child] = _pos(key_node)
+            self.source.values[child] = _pos(value_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def _xy(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _pos(node: Node) -> Position:
+    return Position(*_xy(node))

@@ -1,0 +1,128 @@
+"""Effective parameters of each shot: the shot's own value, else its chain rule, else `defaults`, else the model's.
+
+Chained shots (`after:`) take their parent's resolution and, unless they set one, ratio `adaptive` (so the
+parent's last frame is never cropped); `defaults` do not override either, since a fixed ratio or another
+resolution would put a visible jump into the seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from orchestrator.models import ADAPTIVE, CATALOG, ModelSpec
+from orchestrator.storyboard.diagnostics import DataPath
+from orchestrator.storyboard.schema import GENERATION_KEYS, Shot, Storyboard
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    """A shot with every generation parameter decided, and where each decision came from."""
+
+    index: int
+    shot: Shot
+    model: ModelSpec | None
+    model_id: str | None
+    resolution: str | None
+    ratio: str
+    duration: int | None
+    frames: int | None
+    generate_audio: bool
+    service_tier: str
+    origins: Mapping[str, DataPath]  # parameters set in the file -> where
+    defaults: Mapping[str, Any]  # the storyboard's defaults section
+
+    @property
+    def id(self) -> str:
+        """The shot id."""
+        return self.shot.id
+
+    @property
+    def path(self) -> DataPath:
+        """Data path of this shot in the file."""
+        return ("shots", self.index)
+
+    def where(self, key: str) -> DataPath:
+        """Where a parameter was set (shot or defaults), else the shot itself."""
+        return self.origins.get(key, self.path)
+
+    def explicit(self, key: str) -> Any:
+        """The value the file sets for this shot's parameter (on the shot, else in defaults), or None."""
+        where = self.origins.get(key)
+        if where is None:
+            return None
+        return getattr(self.shot, key) if where[0] == "shots" else self.defaults[key]
+
+    @property
+    def chained(self) -> bool:
+        """True when the shot starts on its parent's last frame."""
+        return self.shot.after is not None
+
+    @property
+    def handoff(self) -> str:
+        """How the parent's frame is sent: first_frame or reference."""
+        return self.shot.handoff or "first_frame"
+
+    @property
+    def has_first_frame(self) -> bool:
+        """True when the request carries a first frame (an image or the parent's frame as first_frame)."""
+        return self.shot.first_frame is not None or (self.chained and self.handoff == "first_frame")
+
+    @property
+    def uses_references(self) -> bool:
+        """True when the request is in the multimodal reference scenario."""
+        refs = self.shot.references
+        return (refs is not None and refs.count() > 0) or (self.chained and self.handoff == "reference")
+
+
+def resolve_shots(storyboard: Storyboard, order: Iterable[int]) -> dict[str, ShotSpec]:
+    """Resolve shots by index in `order` (parents before children); shots in cycles resolve without a parent."""
+    defaults = {k: getattr(storyboard.defaults, k) for k in storyboard.defaults.model_fields_set}
+    specs: dict[str, ShotSpec] = {}
+    for index in order:
+        shot = storyboard.shots[index]
+        parent = specs.get(shot.after) if shot.after else None
+        specs[shot.id] = _resolve(index, shot, defaults, parent)
+    return specs
+
+
+def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSpec | None) -> ShotSpec:
+    chained = shot.after is not None
+    origins: dict[str, DataPath] = {}
+    for key in GENERATION_KEYS:
+        if key in shot.model_fields_set:
+            origins[key] = ("shots", index, key)
+        elif key in defaults and not (chained and key in {"resolution", "ratio"}):
+            origins[key] = ("defaults", key)
+
+    def pick(key: str) -> Any:
+        if key in shot.model_fields_set:
+            return getattr(shot, key)
+        return defaults.get(key) if key in origins else None
+
+    model_id = pick("model")
+    model = CATALOG.get(model_id) if model_id else None
+    resolution = pick("resolution") or (parent.resolution if parent else None)
+    if resolution is None and model is not None:
+        resolution = model.default_resolution
+    ratio = pick("ratio") or (ADAPTIVE if chained else _default_ratio(model, shot))
+    frames = pick("frames")
+    duration = pick("duration")
+    if duration is None and frames is None and model is not None:
+        duration = model.default_duration
+    audio = pick("generate_audio")
+    return ShotSpec(
+        index=index, shot=shot, model=model, model_id=model_id, resolution=resolution, ratio=ratio,
+        duration=duration, frames=frames,
+        generate_audio=bool(model.generate_audio if audio is None and model else audio),
+        service_tier=pick("service_tier") or "default", origins=MappingProxyType(origins),
+        defaults=MappingProxyType(dict(defaults)),
+    )
+
+
+def _default_ratio(model: ModelSpec | None, shot: Shot) -> str:
+    if model is not None and not model.t2v_adaptive and shot.first_frame is None:
+        return "16:9"  # 1.0 text-to-video defaults to 16:9 and rejects adaptive
+    return ADAPTIVE

@@ -1,0 +1,145 @@
+"""The storyboard format, version 1 (DESIGN.md §4), as pydantic models.
+
+Unknown keys are errors (`extra="forbid"`): the provider silently ignores misspelled fields and applies its
+defaults, which costs money. Scalars are strict (no "5" for 5) for the same reason. Rules that depend on the
+model, on files or on other shots live in `orchestrator.storyboard.rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from orchestrator.models import (
+    EXPIRES_MAX_S,
+    EXPIRES_MIN_S,
+    PRIORITY_MAX,
+    SEED_MAX,
+    SEED_MIN,
+)
+
+SCHEMA_VERSION = 1
+SHOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+Resolution = Literal["480p", "720p", "1080p", "4k"]
+Ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]
+ShotId = Annotated[str, StringConstraints(pattern=SHOT_ID_PATTERN)]
+OutputName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+MediaSource = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class GenerationParams(_Strict):
+    """Parameters sent to the provider; in `defaults` or on a shot (the shot wins)."""
+
+    model: str | None = Field(None, description="Model ID, e.g. dreamina-seedance-2-0-260128, or an ep-... endpoint")
+    resolution: Resolution | None = None
+    ratio: Ratio | None = Field(None, description="Quote it in YAML: \"16:9\". Chained shots default to adaptive.")
+    duration: int | None = Field(None, description="Whole seconds; range depends on the model; -1 = model decides")
+    frames: int | None = Field(None, description="1.0 pro models only: 25+4n in 29..289; wins over duration")
+    seed: int | None = Field(None, ge=SEED_MIN, le=SEED_MAX)
+    generate_audio: bool | None = None
+    watermark: bool | None = None
+    camera_fixed: bool | None = None
+    service_tier: Literal["default", "flex"] | None = None
+    execution_expires_after: int | None = Field(None, ge=EXPIRES_MIN_S, le=EXPIRES_MAX_S)
+    priority: int | None = Field(None, ge=0, le=PRIORITY_MAX)
+
+
+GENERATION_KEYS: tuple[str, ...] = tuple(GenerationParams.model_fields)
+
+
+class Defaults(GenerationParams):
+    """Generation parameters every shot starts from."""
+
+
+class References(_Strict):
+    """Multimodal reference media (2.x models): files or https:// / asset:// URLs."""
+
+    images: list[MediaSource] = Field(default_factory=list)
+    videos: list[MediaSource] = Field(default_factory=list)
+    audios: list[MediaSource] = Field(default_factory=list)
+
+    def count(self) -> int:
+        """Number of reference items of every kind."""
+        return len(self.images) + len(self.videos) + len(self.audios)
+
+
+class Shot(GenerationParams):
+    """One generation task: a prompt, its settings, and how it starts (image, parent's last frame, or nothing)."""
+
+    id: ShotId
+    prompt: str | None = None
+    first_frame: MediaSource | None = Field(None, description="Image file or https:// URL; not with `after`")
+    last_frame: MediaSource | None = Field(None, description="Keyframe the shot ends on (first+last frame mode)")
+    references: References | None = None
+    after: str | None = Field(None, description="Parent shot: this shot starts on its parent's last frame")
+    handoff: Literal["first_frame", "reference"] | None = Field(
+        None, description="How the parent's last frame is sent: as first_frame (default) or reference image 1"
+    )
+
+
+class Assembly(_Strict):
+    """How each output's clips are joined into one film."""
+
+    transition: Literal["cut", "crossfade"] = "cut"
+    crossfade_seconds: float = Field(0.5, gt=0, le=5)
+    audio: Literal["clips", "soundtrack", "mute"] = "clips"
+    soundtrack: MediaSource | None = None
+    loudness_lufs: float | None = Field(-14.0, ge=-70, le=-5)
+
+
+class Storyboard(_Strict):
+    """A whole storyboard file."""
+
+    version: Literal[1]
+    name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)] | None = Field(
+        None, description="Run name; default: the file name without extension"
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+    shots: list[Shot] = Field(min_length=1)
+    outputs: dict[OutputName, Annotated[list[str], Field(min_length=1)]] | None = Field(
+        None, description="Films to assemble: name -> shot ids in order; default {main: every shot in file order}"
+    )
+    assembly: Assembly = Field(default_factory=Assembly)
+    budget_usd: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in USD")
+
+
+def allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:
+    """The keys a mapping at this data path may hold, for 'did you mean' hints."""
+    model: type[BaseModel] = Storyboard
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation: Any = model.model_fields[part].annotation if part in model.model_fields else None
+        nested = _model_in(annotation)
+        if nested is None:
+            return ()
+        model = nested
+    return tuple(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the storyboard format, for editors."""
+    schema = Storyboard.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/orchestrator/storyboard.schema.json",
+        "title": "Storyboard (version 1)",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }

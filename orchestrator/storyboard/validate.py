@@ -1,0 +1,90 @@
+"""The whole check of a storyboard file: read, structure, graph, per-shot rules, assembly. All errors at once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+
+from orchestrator.errors import StoryboardInvalid
+from orchestrator.storyboard.diagnostics import Diagnostic, Severity, errors_in, unique_sorted
+from orchestrator.storyboard.graph import ShotGraph, in_cycles, parents_first, shot_graph, structure_problems
+from orchestrator.storyboard.loader import load_document
+from orchestrator.storyboard.media import MediaKind
+from orchestrator.storyboard.parse import parse_storyboard
+from orchestrator.storyboard.resolve import ShotSpec, resolve_shots
+from orchestrator.storyboard.rules import RuleContext, check_shot
+from orchestrator.storyboard.schema import Storyboard
+
+
+@dataclass(frozen=True)
+class CheckedStoryboard:
+    """A storyboard that passed every rule, with each shot's parameters resolved."""
+
+    path: Path
+    storyboard: Storyboard
+    name: str
+    graph: ShotGraph
+    specs: dict[str, ShotSpec]  # in file order
+    outputs: dict[str, list[str]]
+    warnings: list[Diagnostic]
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the storyboard are resolved against."""
+        return self.path.parent
+
+
+def check_file(path: Path, display: str | None = None, today: date | None = None) -> CheckedStoryboard:
+    """Load and check a storyboard; raise StoryboardInvalid listing every error (and warning) found."""
+    doc = load_document(path, display)
+    storyboard = parse_storyboard(doc)
+    graph = shot_graph(storyboard)
+    problems = structure_problems(storyboard, graph, doc.source)
+    specs = resolve_shots(storyboard, parents_first(storyboard, graph))
+    ctx = RuleContext(doc.source, path.parent, today or date.today())
+    looped = in_cycles(graph)
+    for spec in specs.values():
+        parent = specs.get(spec.shot.after) if spec.shot.after and spec.id not in looped else None
+        check_shot(spec, parent, ctx)
+    _check_assembly(storyboard, ctx)
+    _check_unused(storyboard, graph, ctx)
+    problems = unique_sorted([*problems, *ctx.problems])
+    if errors_in(problems):
+        raise StoryboardInvalid(problems)
+    ordered = {shot.id: specs[shot.id] for shot in storyboard.shots}
+    outputs = storyboard.outputs or {"main": [shot.id for shot in storyboard.shots]}
+    return CheckedStoryboard(
+        path=path, storyboard=storyboard, name=storyboard.name or run_name(path), graph=graph,
+        specs=ordered, outputs=outputs, warnings=[p for p in problems if p.severity is Severity.WARNING],
+    )
+
+
+def run_name(path: Path) -> str:
+    """Default run name from the file name: lowercase, other characters folded to '-'."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._")
+    return name or "storyboard"
+
+
+def _check_unused(storyboard: Storyboard, graph: ShotGraph, ctx: RuleContext) -> None:
+    if storyboard.outputs is None:
+        return
+    used = {shot for entries in storyboard.outputs.values() for shot in entries if shot in graph}
+    needed = used | {parent for shot in used for parent in nx.ancestors(graph, shot)}
+    for index, shot in enumerate(storyboard.shots):
+        if shot.id not in needed:
+            ctx.warn(("shots", index, "id"), f"'{shot.id}' is in no output and no output needs it: it would be "
+                     "paid for and never used")
+
+
+def _check_assembly(storyboard: Storyboard, ctx: RuleContext) -> None:
+    assembly = storyboard.assembly
+    if assembly.audio == "soundtrack" and assembly.soundtrack is None:
+        ctx.error(("assembly", "audio"), "soundtrack needs assembly.soundtrack: an audio file")
+    if assembly.soundtrack is not None:
+        if assembly.audio != "soundtrack":
+            ctx.warn(("assembly", "soundtrack"), f"ignored unless assembly.audio is soundtrack (it is {assembly.audio})")
+        ctx.local_file(("assembly", "soundtrack"), assembly.soundtrack, MediaKind.AUDIO)
