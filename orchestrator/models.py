@@ -51,7 +51,9 @@ class SizeFamily(StrEnum):
 
 
 def _table(rows: Mapping[str, tuple[tuple[int, int], ...]]) -> Mapping[str, Mapping[str, tuple[int, int]]]:
-    return MappingProxyType({res: MappingProxyType(dict(zip(RATIOS, sizes, strict=True))) for res, sizes in rows.items()})
+    return MappingProxyType(
+        {res: MappingProxyType(dict(zip(RATIOS, sizes, strict=True))) for res, sizes in rows.items()}
+    )
 
 
 _SIZES_2_0_HIGH = {

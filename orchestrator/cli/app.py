@@ -59,7 +59,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Storyboard files"
 def plan(
     file: FileArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
-    budget: Annotated[float | None, typer.Option("--budget", min=0, help="Budget in USD (overrides budget_usd)")] = None,
+    budget: Annotated[
+        float | None, typer.Option("--budget", min=0, help="Budget in USD (overrides budget_usd)")
+    ] = None,
     prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
     = None,
 ) -> None:

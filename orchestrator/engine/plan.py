@@ -5,6 +5,7 @@ beyond reading image headers the checker has already read.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import networkx as nx
 
@@ -172,7 +173,7 @@ def _chain_seconds(checked: CheckedStoryboard, seconds: dict[str, float]) -> dic
 def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[str, ShotEstimate]) -> OutputEstimate:
     assembly = checked.storyboard.assembly
     seconds = sum(by_id[i].frames for i in ids) / m.FPS
-    for before, after in zip(ids, ids[1:], strict=False):
+    for before, after in pairwise(ids):
         if by_id[after].parent == before:
             seconds -= 1 / m.FPS  # the child's first frame repeats the parent's last one and is dropped
         elif assembly.transition == "crossfade":

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import networkx as nx
 
 from orchestrator.storyboard.diagnostics import Diagnostic, did_you_mean
 from orchestrator.storyboard.loader import SourceMap
 from orchestrator.storyboard.schema import Storyboard
 
-ShotGraph = nx.DiGraph  # nodes: shot ids (attribute `index`); edges: parent -> child
+# nodes: shot ids (attribute `index`); edges: parent -> child. Subscripted only for the type checker:
+# networkx's classes are not generic at run time.
+ShotGraph: TypeAlias = "nx.DiGraph[str]"
 
 
 def shot_graph(storyboard: Storyboard) -> ShotGraph:
     """Build the graph; an `after` naming no shot adds no edge (it is reported by `structure_problems`)."""
-    graph = ShotGraph()
+    graph: ShotGraph = nx.DiGraph()
     for index, shot in enumerate(storyboard.shots):
         if shot.id not in graph:
             graph.add_node(shot.id, index=index)

@@ -64,8 +64,8 @@ def check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> int
     _check_chain(spec, parent, ctx)
     _check_prompt(spec, ctx)
     body = _check_media(spec, model, ctx)
-    if parent is not None and parent.model is not None and parent.resolution in m.PIXEL_SIZES[parent.model.family]:
-        width, height = m.largest_size(parent.model, parent.resolution)
+    if parent is not None and parent.model is not None and parent.resolution in parent.model.resolutions:
+        width, height = m.largest_size(parent.model, str(parent.resolution))
         body += _b64(width * height * 3)  # worst case for the parent's frame sent inline as PNG
     if body > m.REQUEST_MAX_BYTES:
         ctx.error(spec.path, f"the request body would be about {body / 2**20:.0f} MB, over the provider's 64 MB limit")
@@ -128,7 +128,8 @@ def _check_modes(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
         ctx.error(spec.where("ratio"), f"adaptive is not allowed for text-to-video on {model.id} "
                   f"({', '.join(m.RATIOS)})")
     if spec.has_first_frame and model.frames_need_adaptive and spec.ratio != m.ADAPTIVE:
-        ctx.error(spec.where("ratio"), f"'{spec.ratio}' is not allowed with a first frame on {model.id} (adaptive only)")
+        ctx.error(spec.where("ratio"),
+                  f"'{spec.ratio}' is not allowed with a first frame on {model.id} (adaptive only)")
     if shot.last_frame is not None and spec.has_first_frame and not model.first_last_frame:
         ctx.error((*spec.path, "last_frame"), f"{model.id} has no first+last frame mode")
     if not spec.uses_references:

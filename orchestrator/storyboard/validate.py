@@ -86,5 +86,6 @@ def _check_assembly(storyboard: Storyboard, ctx: RuleContext) -> None:
         ctx.error(("assembly", "audio"), "soundtrack needs assembly.soundtrack: an audio file")
     if assembly.soundtrack is not None:
         if assembly.audio != "soundtrack":
-            ctx.warn(("assembly", "soundtrack"), f"ignored unless assembly.audio is soundtrack (it is {assembly.audio})")
+            ctx.warn(("assembly", "soundtrack"),
+                     f"ignored unless assembly.audio is soundtrack (it is {assembly.audio})")
         ctx.local_file(("assembly", "soundtrack"), assembly.soundtrack, MediaKind.AUDIO)
