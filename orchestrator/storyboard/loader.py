@@ -92,32 +92,55 @@ def load_document(path: Path, display: str | None = None) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"cannot read the storyboard: {reason}")]) from None
-    if path.suffix.lower() == ".json":
-        _check_json_syntax(text, shown)
     problems: list[Diagnostic] = []
+    if path.suffix.lower() == ".json":
+        return _load_json(path, text, source, problems)
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = _Builder(source, problems).build(node, ()) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise StoryboardUnreadable([Diagnostic(shown, line, col, "", f"YAML syntax: {what}")]) from None
+        raise StoryboardUnreadable([_syntax_diagnostic(shown, exc)]) from None
     except yaml.YAMLError as exc:
         raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"YAML syntax: {exc}")]) from None
+    return _document(path, data, source, problems)
+
+
+def _document(path: Path, data: Any, source: SourceMap, problems: list[Diagnostic]) -> Document:
     if not isinstance(data, dict):
         found = "an empty file" if data is None else f"a {type(data).__name__}"
         raise StoryboardUnreadable(
-            [Diagnostic(shown, 1, 1, "", f"a storyboard is a mapping with 'version' and 'shots', found {found}")]
+            [Diagnostic(source.file, 1, 1, "", f"a storyboard is a mapping with 'version' and 'shots', found {found}")]
         )
     return Document(path, data, source, problems)
 
 
-def _check_json_syntax(text: str, shown: str) -> None:
+def _syntax_diagnostic(shown: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+    if exc.context_mark is not None and exc.context_mark.line + 1 != line:
+        what += f" (the construct started on line {exc.context_mark.line + 1})"
+    return Diagnostic(shown, line, col, "", f"YAML syntax: {what}")
+
+
+def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnostic]) -> Document:
+    """JSON is read by json for correctness, then composed as YAML (a JSON superset) for positions only."""
     try:
-        json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StoryboardUnreadable([Diagnostic(shown, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]) from None
+        raise StoryboardUnreadable(
+            [Diagnostic(source.file, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
+        ) from None
+    # Outside strings a JSON tab is just whitespace, which YAML refuses; inside valid JSON strings tabs are
+    # escaped, so swapping them for spaces keeps every column where it was.
+    try:
+        node = yaml.compose(text.replace("\t", " "), Loader=_Loader)
+        if node is not None:
+            _Builder(source, problems).build(node, ())
+    except yaml.YAMLError:
+        source.values.clear()  # positions unknown: diagnostics fall back to line 1
+        source.keys.clear()
+    return _document(path, data, source, problems)
 
 
 class _Builder:

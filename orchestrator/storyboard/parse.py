@@ -65,7 +65,8 @@ def _diagnostic(doc: Document, err: ErrorDetails) -> Diagnostic:
         return doc.source.diagnostic(loc, f"{show(loc[-1])} is not {_PATTERNS.get(ctx.get('pattern', ''), 'valid')}",
                                      key=True)
     if kind == "extra_forbidden":
-        hint = did_you_mean(str(loc[-1]), allowed_keys(loc[:-1]))
+        allowed = allowed_keys(loc[:-1])
+        hint = did_you_mean(str(loc[-1]), allowed) or (f" (allowed: {', '.join(allowed)})" if allowed else "")
         return doc.source.diagnostic(loc, f"unknown key '{loc[-1]}'{hint}", key=True)
     return doc.source.diagnostic(loc, _message(loc, kind, value, ctx, err["msg"]))
 
@@ -77,6 +78,8 @@ def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback
         return f"{show(value)} is not a supported version (this tool reads version 1)"
     if kind == "literal_error":
         return f"{show(value)} is not allowed (expected {ctx['expected']})"
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{show(value)} is not a string (quote it: '{value}')"
     if kind in _KINDS:
         return f"{show(value)} is not {_KINDS[kind]}"
     if kind == "string_pattern_mismatch":
@@ -85,7 +88,12 @@ def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback
               "greater_than": ("greater than", "gt"), "less_than": ("less than", "lt")}
     if kind in bounds:
         words, key = bounds[kind]
-        return f"{show(value)} is not allowed (must be {words} {ctx[key]})"
+        return f"{show(value)} is not allowed (must be {words} {_number(ctx[key])})"
     if kind in {"too_short", "string_too_short"}:
         return "must not be empty"
     return f"{show(value)}: {fallback}"
+
+
+def _number(value: Any) -> str:
+    """0.0 as 0 and 2147483647 as itself (the :g format would write 2.14748e+09)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
