@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint demo clean help
+.PHONY: test lint clean help
 
 help:
 	@echo "make test   - create .venv if needed, install, run the test suite"

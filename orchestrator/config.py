@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,10 +36,13 @@ class _PriceOverride(BaseModel):
     video_input_usd_per_mtok: float | None = Field(None, gt=0)
 
 
+_Entry = Annotated[float, Field(gt=0)] | _PriceOverride
+
+
 class _PriceFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    prices: dict[str, float | dict[str, _PriceOverride]]
+    prices: dict[str, _Entry | dict[str, _Entry]]
 
 
 def catalog_prices() -> PriceBook:
@@ -47,30 +51,45 @@ def catalog_prices() -> PriceBook:
 
 
 def load_prices(path: Path | None) -> PriceBook:
-    """Catalog prices with the file's overrides applied; a bad file is a ConfigError naming it."""
+    """Catalog prices with the file's overrides applied; a bad file is a ConfigError naming it.
+
+    Per model, the file's "*" replaces every catalog price of that model, then its per-resolution entries apply.
+    """
     book = dict(catalog_prices())
     if path is None:
         return MappingProxyType(book)
+    for model_id, entry in _read_price_file(path).prices.items():
+        model = CATALOG.get(model_id)
+        if model is None:
+            raise ConfigError(f"{path}: {model_id}: not a known model ({', '.join(CATALOG)})")
+        by_resolution = entry if isinstance(entry, dict) else {"*": entry}
+        unknown = set(by_resolution) - {"*", *model.resolutions}
+        if unknown:
+            raise ConfigError(f"{path}: {model_id}: {', '.join(sorted(unknown))} is not a resolution of this model "
+                              f"(*, {', '.join(model.resolutions)})")
+        prices = {k: _price(v, f"price file {path}") for k, v in by_resolution.items()}
+        merged = {"*": prices["*"]} if "*" in prices else dict(book[model_id])
+        merged.update(prices)
+        book[model_id] = MappingProxyType(merged)
+    return MappingProxyType(book)
+
+
+def _read_price_file(path: Path) -> _PriceFile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        parsed = _PriceFile.model_validate({"prices": raw})
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        return _PriceFile.model_validate({"prices": raw})
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the price file: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not YAML/JSON: {str(exc).splitlines()[0]}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
-    for model_id, entry in parsed.prices.items():
-        if model_id not in CATALOG:
-            raise ConfigError(f"{path}: {model_id}: not a known model ({', '.join(CATALOG)})")
-        source = f"price file {path}"
-        if isinstance(entry, float | int):
-            book[model_id] = MappingProxyType({"*": Price(float(entry), source=source)})
-            continue
-        merged = dict(book[model_id])
-        for resolution, o in entry.items():
-            merged[resolution] = Price(o.usd_per_mtok, o.silent_usd_per_mtok, o.video_input_usd_per_mtok, True, source)
-        book[model_id] = MappingProxyType(merged)
-    return MappingProxyType(book)
+        where = str(first["loc"][1]) if len(first["loc"]) > 1 else "the file"  # the rest names union branches
+        raise ConfigError(f"{path}: {where}: expected a price in USD per 1M tokens or "
+                          "{usd_per_mtok, silent_usd_per_mtok, video_input_usd_per_mtok}") from None
+
+
+def _price(entry: float | _PriceOverride, source: str) -> Price:
+    if isinstance(entry, _PriceOverride):
+        return Price(entry.usd_per_mtok, entry.silent_usd_per_mtok, entry.video_input_usd_per_mtok, True, source)
+    return Price(float(entry), source=source)

@@ -8,7 +8,7 @@ the value can be overridden (prices: `ORCHESTRATOR_PRICES`, see `orchestrator.co
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -24,10 +24,11 @@ IMAGE_MIN_SIDE_PX = 300
 IMAGE_MAX_SIDE_PX = 6000
 IMAGE_MIN_ASPECT = 0.4
 IMAGE_MAX_ASPECT = 2.5
-IMAGE_MAX_BYTES = 30 * 1024 * 1024
-VIDEO_MAX_BYTES = 200 * 1024 * 1024  # current docs; the 2.0 launch docs said 50 MB
-AUDIO_MAX_BYTES = 15 * 1024 * 1024
-REQUEST_MAX_BYTES = 64 * 1024 * 1024
+# "MB" read as 10^6 bytes: the docs do not say which, and the smaller reading never lets a refused file through.
+IMAGE_MAX_BYTES = 30_000_000
+VIDEO_MAX_BYTES = 200_000_000  # current docs; the 2.0 launch docs said 50 MB
+AUDIO_MAX_BYTES = 15_000_000
+REQUEST_MAX_BYTES = 64_000_000
 BASE_IMAGE_FORMATS = frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"})
 HEIF_IMAGE_FORMATS = BASE_IMAGE_FORMATS | {"heic", "heif"}
 VIDEO_FORMATS = frozenset({"mp4", "mov"})
@@ -151,14 +152,8 @@ class ModelSpec:
     frames_need_adaptive: bool = False  # [INF] 2.5 frame-conditioned requests accept only ratio adaptive
     deactivates: date | None = None
     replacement: str | None = None
-    text_to_video: bool = True
+    text_to_video: bool = True  # every current model; kept as data for the simulator and future models
     first_frame: bool = True
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def series(self) -> str:
-        """'1.0', '1.5', '2.0' or '2.5'."""
-        return self.label.split()[1]
 
     def price_for(self, resolution: str) -> Price:
         """The price entry that applies at this resolution."""

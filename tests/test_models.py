@@ -88,3 +88,13 @@ def test_adaptive_ratio_follows_the_image(size: tuple[int, int], ratio: str) -> 
 def test_largest_size_is_an_upper_bound() -> None:
     model = CATALOG["dreamina-seedance-2-0-260128"]
     assert m.largest_size(model, "720p") == (1112, 834)
+
+
+def test_schema_enums_match_the_catalog() -> None:
+    """The schema's literal types are written out for the type checker; they must not drift from the data."""
+    from typing import get_args
+
+    from orchestrator.storyboard.schema import Ratio, Resolution
+
+    assert get_args(Resolution) == m.RESOLUTIONS
+    assert get_args(Ratio) == m.ALL_RATIOS

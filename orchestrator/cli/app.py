@@ -15,7 +15,6 @@ from orchestrator import __version__
 from orchestrator.config import Settings, load_prices
 from orchestrator.engine.plan import make_plan
 from orchestrator.errors import BudgetExceeded, OrchestratorError, StoryboardInvalid
-from orchestrator.storyboard.graph import to_dot, to_mermaid
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
@@ -36,8 +35,16 @@ class GraphFormat(StrEnum):
     DOT = "dot"
 
 
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings), "the root callback resolves settings"
+    return settings
+
+
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Storyboard files", show_default=False)]) -> None:
+def validate(
+    ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="Storyboard files", show_default=False)]
+) -> None:
     """Check storyboards against every rule, without spending anything. Exit 0 when all are valid, 2 if not."""
     failed = False
     for file in files:
@@ -48,7 +55,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Storyboard files"
             failed = True
             continue
         render.print_diagnostics(checked.warnings)
-        plan = make_plan(checked, load_prices(Settings().prices))
+        plan = make_plan(checked, load_prices(_settings(ctx).prices))
         typer.echo(f"{file}: valid: {len(checked.specs)} shots, {len(checked.outputs)} output(s), "
                    f"estimated ${plan.usd:,.2f}")
     if failed:
@@ -57,6 +64,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Storyboard files"
 
 @app.command()
 def plan(
+    ctx: typer.Context,
     file: FileArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
     budget: Annotated[
@@ -68,7 +76,7 @@ def plan(
     """Show what a run would do and cost, shot by shot. Exit 3 when the estimate is over the budget."""
     checked = check_file(file, str(file))
     render.print_diagnostics(checked.warnings)
-    the_plan = make_plan(checked, load_prices(prices or Settings().prices), budget)
+    the_plan = make_plan(checked, load_prices(prices or _settings(ctx).prices), budget)
     if as_json:
         typer.echo(render.plan_json(the_plan))
     else:
@@ -89,8 +97,10 @@ def graph(
     render.print_diagnostics(checked.warnings)
     labels = {sid: f"{sid}<br/>{spec.duration if spec.frames is None else spec.frames}"
               f"{'s' if spec.frames is None else 'f'} {spec.resolution}" for sid, spec in checked.specs.items()}
-    draw = to_mermaid(checked.graph, labels) if fmt is GraphFormat.MERMAID else to_dot(checked.graph, labels,
-                                                                                      checked.name)
+    if fmt is GraphFormat.MERMAID:
+        draw = render.mermaid(checked.graph, labels)
+    else:
+        draw = render.dot(checked.graph, labels, checked.name)
     typer.echo(draw, nl=False)
 
 
@@ -108,10 +118,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version")]
     = False,
 ) -> None:
     """Turn a storyboard of shots into finished films with the Seedance video models."""
+    ctx.obj = Settings()  # environment and defaults, resolved once; command flags override per command
 
 
 def main(argv: list[str] | None = None) -> None:

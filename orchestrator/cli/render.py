@@ -15,6 +15,7 @@ from rich.text import Text
 from orchestrator.engine.plan import Plan
 from orchestrator.models import CATALOG
 from orchestrator.storyboard.diagnostics import Diagnostic
+from orchestrator.storyboard.graph import ShotGraph
 
 
 def console() -> Console:
@@ -73,3 +74,28 @@ def total_line(plan: Plan) -> str:
         budget += " - OVER BUDGET"
     estimate = "" if plan.prices_confirmed else " (some prices unconfirmed: see notes)"
     return (f"Run total: {len(plan.shots)} shots, {plan.tokens:,} tokens, ${plan.usd:,.2f}{estimate}; {budget}")
+
+
+def mermaid(graph: ShotGraph, labels: dict[str, str]) -> str:
+    """Mermaid flowchart source: one node per shot, one arrow per chain edge."""
+    names = _node_names(graph)
+    lines = ["flowchart LR"]
+    lines += [f'    {names[node]}["{labels.get(node, node)}"]' for node in graph.nodes]
+    lines += [f"    {names[a]} --> {names[b]}" for a, b in graph.edges]
+    return "\n".join(lines) + "\n"
+
+
+def dot(graph: ShotGraph, labels: dict[str, str], name: str) -> str:
+    """Graphviz DOT source: one node per shot, one arrow per chain edge."""
+    lines = [f'digraph "{name}" {{', "    rankdir=LR;", "    node [shape=box];"]
+    for node in graph.nodes:
+        label = labels.get(node, node).replace('"', '\\"').replace("<br/>", "\\n")
+        lines.append(f'    "{node}" [label="{label}"];')
+    lines += [f'    "{a}" -> "{b}";' for a, b in graph.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node_names(graph: ShotGraph) -> dict[str, str]:
+    # By position, not by id: Mermaid ids cannot hold '-', and 'a-b' and 'a_b' must stay two nodes.
+    return {node: f"s{index}" for index, node in enumerate(graph.nodes)}

@@ -107,13 +107,17 @@ def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int
         notes.append(f"duration -1 (model decides): priced at the {model.durations.high} s maximum")
     else:
         frames = m.frames_for(spec.duration or model.default_duration)
-    tokens = m.estimate_tokens(width, height, frames)
+    billed_frames = frames
+    if spec.shot.references and spec.shot.references.videos:
+        # The provider bills input video seconds too; their length is unknown here, so take the model's maximum.
+        longest = model.references.video_seconds_total
+        billed_frames += int(longest * m.FPS)
+        notes.append(f"reference videos priced at the {longest:g} s maximum input length")
+    tokens = m.estimate_tokens(width, height, billed_frames)
     price = _price(spec, model, book)
     rate = _rate(spec, price)
     if not price.confirmed:
         notes.append(f"price unconfirmed: {price.source}")
-    if spec.shot.references and spec.shot.references.videos:
-        notes.append("reference video tokens not included (the provider adds the input video's length)")
     return ShotEstimate(
         order=0, id=spec.id, parent=spec.shot.after, model=model.id, resolution=spec.resolution,
         ratio=spec.ratio, width=width, height=height, seconds=round((frames - 1) / m.FPS, 3), frames=frames,
@@ -148,7 +152,9 @@ def _first_image_size(spec: ShotSpec, checked: CheckedStoryboard) -> tuple[int, 
 def _price(spec: ShotSpec, model: ModelSpec, book: PriceBook) -> Price:
     table = book.get(model.id, model.prices)
     assert spec.resolution is not None
-    return table.get(spec.resolution) or table.get("*") or model.price_for(spec.resolution)
+    found = table.get(spec.resolution) or table.get("*")
+    assert found is not None, f"no price for {model.id} at {spec.resolution}"
+    return found
 
 
 def _rate(spec: ShotSpec, price: Price) -> float:

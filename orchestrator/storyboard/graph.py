@@ -1,4 +1,4 @@
-"""The shot graph: a node per shot, an edge parent -> child per `after`; its structural rules and its drawings."""
+"""The shot graph: a node per shot, an edge parent -> child per `after`, and the structural rules on it."""
 
 from __future__ import annotations
 
@@ -74,27 +74,3 @@ def parents_first(storyboard: Storyboard, graph: ShotGraph) -> list[int]:
     )]
     placed = set(order)
     return order + [i for i in range(len(storyboard.shots)) if i not in placed]
-
-
-def to_mermaid(graph: ShotGraph, labels: dict[str, str]) -> str:
-    """Mermaid flowchart source: one node per shot, one arrow per chain edge."""
-    lines = ["flowchart LR"]
-    for node in graph.nodes:
-        lines.append(f'    {_mermaid_id(node)}["{labels.get(node, node)}"]')
-    lines += [f"    {_mermaid_id(a)} --> {_mermaid_id(b)}" for a, b in graph.edges]
-    return "\n".join(lines) + "\n"
-
-
-def _mermaid_id(node: str) -> str:
-    return "s_" + node.replace("-", "_")
-
-
-def to_dot(graph: ShotGraph, labels: dict[str, str], name: str) -> str:
-    """Graphviz DOT source: one node per shot, one arrow per chain edge."""
-    lines = [f'digraph "{name}" {{', "    rankdir=LR;", "    node [shape=box];"]
-    for node in graph.nodes:
-        label = labels.get(node, node).replace('"', '\\"').replace("<br/>", "\\n")
-        lines.append(f'    "{node}" [label="{label}"];')
-    lines += [f'    "{a}" -> "{b}";' for a, b in graph.edges]
-    lines.append("}")
-    return "\n".join(lines) + "\n"

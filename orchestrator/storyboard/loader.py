@@ -42,6 +42,9 @@ _Loader.add_implicit_resolver(
 )
 
 
+_JSON_AS_YAML = str.maketrans({"\t": " ", "\u0085": " ", "\u2028": " ", "\u2029": " "})
+
+
 @dataclass(frozen=True)
 class Position:
     """1-based line and column."""
@@ -88,7 +91,7 @@ def load_document(path: Path, display: str | None = None) -> Document:
     shown = display if display is not None else str(path)
     source = SourceMap(shown)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"cannot read the storyboard: {reason}")]) from None
@@ -131,10 +134,10 @@ def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnost
         raise StoryboardUnreadable(
             [Diagnostic(source.file, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
         ) from None
-    # Outside strings a JSON tab is just whitespace, which YAML refuses; inside valid JSON strings tabs are
-    # escaped, so swapping them for spaces keeps every column where it was.
+    # Outside strings a JSON tab is just whitespace, which YAML refuses, and YAML counts U+0085/U+2028/U+2029
+    # as line breaks where JSON and editors do not. Swapping each for one space keeps every column in place.
     try:
-        node = yaml.compose(text.replace("\t", " "), Loader=_Loader)
+        node = yaml.compose(text.translate(_JSON_AS_YAML), Loader=_Loader)
         if node is not None:
             _Builder(source, problems).build(node, ())
     except yaml.YAMLError:
@@ -150,22 +153,39 @@ class _Builder:
         self.source = source
         self.problems = problems
         self.constructor = _Loader("")
+        self.open: set[int] = set()  # nodes being built: an alias back into one of them is a loop
 
     def build(self, node: Node, path: DataPath) -> Any:
         self.source.values.setdefault(path, _pos(node))
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return self.constructor.construct_object(node, deep=True)
+        if id(node) in self.open:
+            self._problem(node, path, "an alias refers to a node that contains it (a loop)")
+            return None
+        self.open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._scalar(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _scalar(self, node: Node, path: DataPath) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, TypeError, yaml.constructor.ConstructorError) as exc:
+            self._problem(node, path, f"cannot read this value ({node.tag}): {str(exc).splitlines()[0]}")
+            return None
+
+    def _problem(self, node: Node, path: DataPath, message: str) -> None:
+        self.problems.append(Diagnostic(self.source.file, *_xy(node), format_path(path), message))
 
     def _mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
         self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            raw_key = self.constructor.construct_object(key_node, deep=True)
-            key = raw_key if isinstance(raw_key, str) else str(raw_key)
+            # Keys are names: keep the text as written (a `null` key is 'null', not Python's 'None').
+            key = key_node.value if isinstance(key_node, ScalarNode) else "<a non-scalar key>"
             child = (*path, key)
             if key in out:
                 first = self.source.keys[child]

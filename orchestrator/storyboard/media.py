@@ -1,7 +1,7 @@
 """Reads just enough of an input file (format, pixel size, duration, bytes) to check it against the provider's limits.
 
-Headers only: Pillow reads image headers lazily and mutagen reads container headers, so a 30 MB file costs a
-few kilobytes of I/O.
+Pillow reads image headers lazily (and `verify` walks chunks without decoding pixels); mutagen reads container
+headers. Results are cached per (path, size, mtime), so a file edited while the process runs is read again.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import mutagen
 from PIL import Image, UnidentifiedImageError
@@ -43,10 +44,20 @@ def is_remote(source: str) -> bool:
     return source.startswith(("https://", "asset://"))
 
 
-@functools.lru_cache(maxsize=256)
+def remote_is_complete(source: str) -> bool:
+    """True when a remote source names a host (https) or an id (asset)."""
+    parts = urlsplit(source)
+    return bool(parts.netloc) and (parts.scheme == "asset" or "." in parts.netloc or parts.netloc == "localhost")
+
+
 def inspect_media(path: Path, kind: MediaKind) -> MediaInfo:
-    """Read the header of a local image, video or audio file."""
-    size = path.stat().st_size
+    """Read a local image, video or audio file's header (cached while the file is unchanged)."""
+    stat = path.stat()
+    return _inspect(path, kind, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _inspect(path: Path, kind: MediaKind, size: int, mtime_ns: int) -> MediaInfo:
     if kind is MediaKind.IMAGE:
         return _inspect_image(path, size)
     return _inspect_timed(path, size, kind)
@@ -58,9 +69,11 @@ def _inspect_image(path: Path, size: int) -> MediaInfo:
     try:
         with Image.open(path) as img:
             fmt = _PIL_FORMATS.get(img.format or "", (img.format or "unknown").lower())
-            return MediaInfo(size, format=fmt, width=img.width, height=img.height)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return MediaInfo(size, problem="not a readable image")
+            width, height = img.width, img.height
+            img.verify()  # walks the file's structure without decoding pixels: catches truncated uploads
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return MediaInfo(size, problem="not a readable image (unknown format, or damaged/truncated)")
+    return MediaInfo(size, format=fmt, width=width, height=height)
 
 
 def _inspect_timed(path: Path, size: int, kind: MediaKind) -> MediaInfo:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,17 +32,87 @@ _PATTERNS = {
 }
 
 
-def parse_storyboard(doc: Document) -> Storyboard:
-    """Validate the document's structure; raise StoryboardInvalid with every problem found."""
+@dataclass(frozen=True)
+class Parsed:
+    """A storyboard whose structure is valid, or was made valid by setting broken parts aside.
+
+    Setting aside lets the later rules still run, so one typo does not hide every other error: a broken shot
+    becomes a stub the rules skip, broken `defaults` make every shot's rules skip (their values are unknown).
+    """
+
+    storyboard: Storyboard
+    problems: list[Diagnostic]
+    stub_shots: frozenset[int]
+    shots_checkable: bool
+    assembly_checkable: bool
+    outputs_complete: bool
+
+
+def parse_storyboard(doc: Document) -> Parsed:
+    """Validate the document's structure; raise StoryboardInvalid when not even a salvaged version is usable."""
     problems = list(doc.problems)
+    data = _absent_if_null(doc.data)
     try:
-        storyboard = Storyboard.model_validate(doc.data)
+        return Parsed(Storyboard.model_validate(data), unique_sorted(problems), frozenset(), True, True, True)
     except ValidationError as exc:
-        problems += [_diagnostic(doc, err) for err in exc.errors()]
-        raise StoryboardInvalid(unique_sorted(problems)) from None
-    if problems:
+        errors = exc.errors()
+    problems += [_diagnostic(doc, err) for err in errors]
+    salvaged = _salvage(data, errors)
+    if salvaged is None:
         raise StoryboardInvalid(unique_sorted(problems))
-    return storyboard
+    clean, stubs, shots_ok, assembly_ok = salvaged
+    try:
+        storyboard = Storyboard.model_validate(clean)
+    except ValidationError:
+        raise StoryboardInvalid(unique_sorted(problems)) from None
+    outputs_ok = clean.get("outputs") == data.get("outputs")
+    return Parsed(storyboard, unique_sorted(problems), frozenset(stubs), shots_ok, assembly_ok, outputs_ok)
+
+
+def _absent_if_null(data: dict[str, Any]) -> dict[str, Any]:
+    """An empty section (`defaults:` with nothing under it) means the section is absent."""
+    return {k: v for k, v in data.items() if not (v is None and k in {"defaults", "assembly", "outputs"})}
+
+
+_SHOT_ID = re.compile(SHOT_ID_PATTERN)
+
+
+def _salvage(data: dict[str, Any], errors: list[ErrorDetails]) -> tuple[dict[str, Any], set[int], bool, bool] | None:
+    """Set the broken parts aside; None when what is broken is the frame everything hangs on (shots, version)."""
+    clean = copy.deepcopy(data)
+    stubs: set[int] = set()
+    shots_ok = assembly_ok = True
+    for err in errors:
+        loc = tuple(err["loc"])
+        head = loc[0] if loc else None
+        if head == "shots" and len(loc) >= 2 and isinstance(loc[1], int):
+            stubs.add(loc[1])
+        elif head == "defaults":
+            clean["defaults"], shots_ok = {}, False
+        elif head == "assembly":
+            clean["assembly"], assembly_ok = {}, False
+        elif head == "outputs" and len(loc) >= 2 and isinstance(clean.get("outputs"), dict):
+            clean["outputs"].pop(loc[1], None)
+        elif head in {"name", "budget_usd", "outputs"} or (len(loc) == 1 and err["type"] == "extra_forbidden"):
+            clean.pop(str(head), None)
+        else:
+            return None
+    shots = clean.get("shots")
+    if not isinstance(shots, list):
+        return None
+    for index in stubs:
+        shots[index] = _stub(shots[index], index)
+    return clean, stubs, shots_ok, assembly_ok
+
+
+def _stub(shot: Any, index: int) -> dict[str, Any]:
+    """A placeholder keeping the broken shot's id and parent, so other shots' references to it still resolve."""
+    fields = shot if isinstance(shot, dict) else {}
+    raw_id, after = fields.get("id"), fields.get("after")
+    stub: dict[str, Any] = {"id": raw_id if isinstance(raw_id, str) and _SHOT_ID.match(raw_id) else f"shot-{index}"}
+    if isinstance(after, str):
+        stub["after"] = after
+    return stub
 
 
 def show(value: Any) -> str:

@@ -77,14 +77,20 @@ class ShotSpec:
         return (refs is not None and refs.count() > 0) or (self.chained and self.handoff == "reference")
 
 
-def resolve_shots(storyboard: Storyboard, order: Iterable[int]) -> dict[str, ShotSpec]:
-    """Resolve shots by index in `order` (parents before children); shots in cycles resolve without a parent."""
+def resolve_shots(storyboard: Storyboard, order: Iterable[int]) -> dict[int, ShotSpec]:
+    """Resolve shots by index in `order` (parents before children); a parent not yet resolved counts as none.
+
+    Keyed by index, not id: until validation passes, two shots may share an id.
+    """
     defaults = {k: getattr(storyboard.defaults, k) for k in storyboard.defaults.model_fields_set}
-    specs: dict[str, ShotSpec] = {}
+    first_index: dict[str, int] = {}
+    for index, shot in enumerate(storyboard.shots):
+        first_index.setdefault(shot.id, index)
+    specs: dict[int, ShotSpec] = {}
     for index in order:
         shot = storyboard.shots[index]
-        parent = specs.get(shot.after) if shot.after else None
-        specs[shot.id] = _resolve(index, shot, defaults, parent)
+        parent = specs.get(first_index.get(shot.after, -1)) if shot.after else None
+        specs[index] = _resolve(index, shot, defaults, parent)
     return specs
 
 
@@ -108,8 +114,7 @@ def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSp
     if resolution is None and model is not None:
         resolution = model.default_resolution
     ratio = pick("ratio") or (ADAPTIVE if chained else _default_ratio(model, shot))
-    frames = pick("frames")
-    duration = pick("duration")
+    frames, duration = _length(shot, defaults, origins, index)
     if duration is None and frames is None and model is not None:
         duration = model.default_duration
     audio = pick("generate_audio")
@@ -120,6 +125,20 @@ def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSp
         service_tier=pick("service_tier") or "default", origins=MappingProxyType(origins),
         defaults=MappingProxyType(dict(defaults)),
     )
+
+
+def _length(shot: Shot, defaults: Mapping[str, Any], origins: dict[str, DataPath], index: int
+            ) -> tuple[int | None, int | None]:
+    """(frames, duration): what the shot sets wins as a whole over what defaults set, so a shot's duration is
+    never silently beaten by a frames default."""
+    own = {"frames", "duration"} & shot.model_fields_set
+    if own:
+        for key in {"frames", "duration"} - own:
+            origins.pop(key, None)
+        frames = shot.frames if "frames" in own else None
+        return frames, None if frames is not None else shot.duration
+    frames = defaults.get("frames")
+    return frames, None if frames is not None else defaults.get("duration")
 
 
 def _default_ratio(model: ModelSpec | None, shot: Shot) -> str:

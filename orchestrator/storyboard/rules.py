@@ -14,7 +14,7 @@ from orchestrator import models as m
 from orchestrator.models import CATALOG, RETIRED_MODELS, ModelSpec
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, did_you_mean
 from orchestrator.storyboard.loader import SourceMap
-from orchestrator.storyboard.media import MediaInfo, MediaKind, inspect_media, is_remote
+from orchestrator.storyboard.media import MediaInfo, MediaKind, inspect_media, is_remote, remote_is_complete
 from orchestrator.storyboard.resolve import ShotSpec
 
 _PROMPT_WORDS_MAX = 1000  # the provider's recommendation for English prompts
@@ -43,9 +43,16 @@ class RuleContext:
             self.error(path, f"'{raw[:40]}' is not accepted: give a file path, an https:// URL or an asset:// id")
             return None
         if is_remote(raw):
+            if not remote_is_complete(raw):
+                self.error(path, f"'{raw}' is missing the host or asset id")
             return None
-        file = (self.base_dir / raw).resolve()
-        if not file.is_file():
+        try:
+            file = (self.base_dir / raw).resolve()
+            found = file.is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL in the path, symlink loops
+            self.error(path, f"'{raw}' is not a usable file path ({exc})")
+            return None
+        if not found:
             self.error(path, f"file not found: {raw}" + ("" if Path(raw).is_absolute() else f" (looked in {file})"))
             return None
         info = inspect_media(file, kind)
@@ -55,8 +62,8 @@ class RuleContext:
         return file, info
 
 
-def check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> int:
-    """Check one shot against every rule; problems go to ctx. Returns the estimated request body in bytes."""
+def check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> None:
+    """Check one shot against every rule; problems go to ctx."""
     model = _check_model(spec, ctx)
     if model is not None:
         _check_settings(spec, model, ctx)
@@ -68,8 +75,7 @@ def check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> int
         width, height = m.largest_size(parent.model, str(parent.resolution))
         body += _b64(width * height * 3)  # worst case for the parent's frame sent inline as PNG
     if body > m.REQUEST_MAX_BYTES:
-        ctx.error(spec.path, f"the request body would be about {body / 2**20:.0f} MB, over the provider's 64 MB limit")
-    return body
+        ctx.error(spec.path, f"the request body would be about {body / 1e6:.0f} MB, over the provider's 64 MB limit")
 
 
 def _check_model(spec: ShotSpec, ctx: RuleContext) -> ModelSpec | None:
@@ -180,8 +186,9 @@ def _check_chain(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> N
         ctx.error(spec.where("resolution"), f"{spec.resolution} differs from parent '{parent.id}' "
                   f"({parent.resolution}): a chained shot keeps its parent's resolution")
     if "ratio" in spec.origins and spec.ratio not in {m.ADAPTIVE, parent.ratio}:
-        ctx.error(spec.where("ratio"), f"'{spec.ratio}' is not allowed after '{parent.id}' "
-                  f"(its ratio '{parent.ratio}', or adaptive)")
+        allowed = "only adaptive: the parent's ratio is decided by the provider" if parent.ratio == m.ADAPTIVE \
+            else f"its ratio '{parent.ratio}', or adaptive"
+        ctx.error(spec.where("ratio"), f"'{spec.ratio}' is not allowed after '{parent.id}' ({allowed})")
 
 
 def _check_prompt(spec: ShotSpec, ctx: RuleContext) -> None:
@@ -235,7 +242,7 @@ def _check_image(path: DataPath, raw: str, info: MediaInfo, model: ModelSpec | N
     if info.format not in formats:
         ctx.error(path, f"{raw}: {info.format} images are not accepted ({', '.join(sorted(formats))})")
     if info.size_bytes >= m.IMAGE_MAX_BYTES:
-        ctx.error(path, f"{raw}: {info.size_bytes / 2**20:.1f} MB is too large (under 30 MB)")
+        ctx.error(path, f"{raw}: {info.size_bytes / 1e6:.1f} MB is too large (under 30 MB)")
     if info.width is None or info.height is None:
         return
     size = f"{info.width}x{info.height} px"
@@ -253,7 +260,7 @@ def _check_audio(path: DataPath, raw: str, info: MediaInfo, model: ModelSpec | N
     if info.format not in m.AUDIO_FORMATS:
         ctx.error(path, f"{raw}: {info.format} audio is not accepted (mp3, wav)")
     if info.size_bytes > m.AUDIO_MAX_BYTES:
-        ctx.error(path, f"{raw}: {info.size_bytes / 2**20:.1f} MB is too large (at most 15 MB)")
+        ctx.error(path, f"{raw}: {info.size_bytes / 1e6:.1f} MB is too large (at most 15 MB)")
     seconds = info.seconds or 0.0
     if model is not None:
         low, high = model.references.audio_seconds_each

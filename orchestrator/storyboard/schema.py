@@ -139,7 +139,6 @@ def json_schema() -> dict[str, Any]:
     schema = Storyboard.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/orchestrator/storyboard.schema.json",
         "title": "Storyboard (version 1)",
         **{k: v for k, v in schema.items() if k != "title"},
     }

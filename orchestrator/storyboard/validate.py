@@ -41,26 +41,45 @@ class CheckedStoryboard:
 def check_file(path: Path, display: str | None = None, today: date | None = None) -> CheckedStoryboard:
     """Load and check a storyboard; raise StoryboardInvalid listing every error (and warning) found."""
     doc = load_document(path, display)
-    storyboard = parse_storyboard(doc)
+    parsed = parse_storyboard(doc)
+    storyboard = parsed.storyboard
     graph = shot_graph(storyboard)
-    problems = structure_problems(storyboard, graph, doc.source)
+    problems = [*parsed.problems, *structure_problems(storyboard, graph, doc.source)]
     specs = resolve_shots(storyboard, parents_first(storyboard, graph))
     ctx = RuleContext(doc.source, path.parent, today or date.today())
-    looped = in_cycles(graph)
-    for spec in specs.values():
-        parent = specs.get(spec.shot.after) if spec.shot.after and spec.id not in looped else None
-        check_shot(spec, parent, ctx)
-    _check_assembly(storyboard, ctx)
-    _check_unused(storyboard, graph, ctx)
+    unchecked = set(parsed.stub_shots) | {i for i, s in enumerate(storyboard.shots) if s.id in in_cycles(graph)}
+    if parsed.shots_checkable:
+        _check_defaults(storyboard, ctx)
+        for index, spec in specs.items():
+            if index not in parsed.stub_shots:
+                parent = _parent(spec, specs, graph, unchecked)
+                check_shot(spec, parent, ctx)
+    if parsed.assembly_checkable:
+        _check_assembly(storyboard, ctx)
+    if parsed.outputs_complete:
+        _check_unused(storyboard, graph, ctx)
     problems = unique_sorted([*problems, *ctx.problems])
     if errors_in(problems):
         raise StoryboardInvalid(problems)
-    ordered = {shot.id: specs[shot.id] for shot in storyboard.shots}
+    ordered = {shot.id: specs[i] for i, shot in enumerate(storyboard.shots)}
     outputs = storyboard.outputs or {"main": [shot.id for shot in storyboard.shots]}
     return CheckedStoryboard(
         path=path, storyboard=storyboard, name=storyboard.name or run_name(path), graph=graph,
         specs=ordered, outputs=outputs, warnings=[p for p in problems if p.severity is Severity.WARNING],
     )
+
+
+def _parent(spec: ShotSpec, specs: dict[int, ShotSpec], graph: ShotGraph, unchecked: set[int]) -> ShotSpec | None:
+    """The parent to check chain rules against: none for roots, cycles, and parents whose values are unknown."""
+    if spec.shot.after is None or spec.index in unchecked or spec.shot.after not in graph:
+        return None
+    index: int = graph.nodes[spec.shot.after]["index"]
+    return None if index in unchecked else specs.get(index)
+
+
+def _check_defaults(storyboard: Storyboard, ctx: RuleContext) -> None:
+    if {"frames", "duration"} <= storyboard.defaults.model_fields_set:
+        ctx.error(("defaults", "frames"), "set duration or frames, not both")
 
 
 def run_name(path: Path) -> str:

@@ -85,12 +85,54 @@ def test_bad_price_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert "no-such-model: not a known model" in result.stderr
 
 
-@pytest.mark.parametrize(("fmt", "needle"), [("mermaid", "s_pick --> s_shake"), ("dot", '"pick" -> "shake";')])
+@pytest.mark.parametrize(("fmt", "needle"), [("mermaid", "s0 --> s1"), ("dot", '"pick" -> "shake";')])
 def test_graph_draws_chain_edges(fmt: str, needle: str) -> None:
     result = run_cli("graph", STORYBOARDS / "tea-ad.yaml", "--format", fmt)
     assert result.code == 0
     assert needle in result.stdout
     assert result.stdout.count("->") == 3
+    assert "pick<br/>5s 720p" in result.stdout or "pick\\n5s 720p" in result.stdout
+
+
+def test_mermaid_keeps_ids_that_differ_only_by_dash_and_underscore(tmp_path: Path) -> None:
+    path = tmp_path / "ids.yaml"
+    path.write_text("version: 1\ndefaults: {model: dreamina-seedance-2-0-260128}\nshots:\n"
+                    "  - {id: a-b, prompt: x}\n  - {id: a_b, after: a-b, prompt: y}\n", encoding="utf-8")
+    result = run_cli("graph", path)
+    assert result.code == 0
+    assert 's0["a-b<br/>5s 720p"]' in result.stdout
+    assert 's1["a_b<br/>5s 720p"]' in result.stdout
+    assert "s0 --> s1" in result.stdout
+
+
+def test_all_errors_at_once_across_structure_and_rules(tmp_path: Path) -> None:
+    """A typo in one shot must not hide a bad duration in another, nor a dangling parent in a third."""
+    path = tmp_path / "many.yaml"
+    path.write_text(
+        "version: 1\n"
+        "defaults: {model: dreamina-seedance-2-0-260128}\n"
+        "shots:\n"
+        "  - id: a\n"
+        "    prompt: x\n"
+        "    durration: 5\n"
+        "  - id: b\n"
+        "    after: a\n"
+        "    prompt: y\n"
+        "    duration: 20\n"
+        "  - id: c\n"
+        "    after: zz\n"
+        "    prompt: z\n"
+        "assembly: {transition: wipe}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("validate", path)
+    assert result.code == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[0].rsplit(":", 2)[1] for line in lines] == ["6", "10", "12", "14"]
+    assert "unknown key 'durration' (did you mean 'duration'?)" in lines[0]
+    assert "shots[1].duration: 20 is not allowed" in lines[1]
+    assert "shots[2].after: 'zz' names no shot" in lines[2]
+    assert "assembly.transition: 'wipe' is not allowed" in lines[3]
 
 
 def test_schema_is_json_schema_for_the_format() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.config import load_prices
 from orchestrator.engine.plan import make_plan
+from orchestrator.errors import ConfigError
 from orchestrator.storyboard.validate import check_file
 from tests.conftest import STORYBOARDS, make_image
 
@@ -126,3 +127,49 @@ def test_graph_is_a_forest_of_chains() -> None:
     assert nx.is_forest(checked.graph.to_undirected())
     roots = [n for n in checked.graph if checked.graph.in_degree(n) == 0]
     assert len(roots) == 4  # three scenes and the packshot
+
+
+def test_reference_videos_are_priced_at_the_longest_allowed_input(tmp_path: Path) -> None:
+    path = storyboard(tmp_path, """
+shots:
+  - id: a
+    model: dreamina-seedance-2-0-260128
+    ratio: "16:9"
+    prompt: move like video 1
+    references: {videos: ["https://example.com/ref.mp4"]}
+""")
+    [shot] = make_plan(check_file(path)).shots
+    assert shot.tokens == 1280 * 720 * (121 + 15 * 24) // 1024
+    assert shot.usd == pytest.approx(shot.tokens * 4.3 / 1e6, abs=1e-4)  # the with-video-input rate
+
+
+def test_a_shot_duration_beats_a_frames_default(tmp_path: Path) -> None:
+    path = storyboard(tmp_path, """
+defaults: {model: seedance-1-0-pro-250528, frames: 121}
+shots:
+  - {id: own, prompt: a, duration: 10}
+  - {id: inherits, prompt: b}
+""")
+    by_id = {s.id: s for s in make_plan(check_file(path)).shots}
+    assert (by_id["own"].frames, by_id["inherits"].frames) == (241, 121)
+
+
+@pytest.mark.parametrize(
+    ("text", "usd"),
+    [
+        ('dreamina-seedance-2-0-260128: {"*": {usd_per_mtok: 1.0}}\n', 0.11),  # "*" replaces per-resolution prices
+        ('dreamina-seedance-2-0-260128: {720p: 2.0, "*": 1.0}\n', 0.22),
+        ("dreamina-seedance-2-0-260128: {1080p: 2.0}\n", 0.76),  # other resolutions keep the catalog price
+    ],
+)
+def test_price_file_star_and_resolution_entries(tmp_path: Path, text: str, usd: float) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(text, encoding="utf-8")
+    assert make_plan(check_file(STORYBOARDS / "minimal.yaml"), load_prices(prices)).usd == pytest.approx(usd, abs=0.01)
+
+
+def test_price_file_rejects_resolutions_the_model_lacks(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("dreamina-seedance-2-0-fast-260128: {1080p: 1.0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="1080p is not a resolution of this model"):
+        load_prices(prices)

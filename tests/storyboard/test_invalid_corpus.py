@@ -125,9 +125,10 @@ def make_assets(text: str, assets: Path, video: Path) -> None:
 
 
 def check_diagnostics(name: str, stderr: str, expected: Expectation) -> None:
-    """Every line is `NAME:LINE:COL: ...`, and one of them is the expected error."""
+    """Exactly one line, `NAME:LINE:COL: ...`, and it is the expected error: each file breaks one rule, so a
+    second line would be a false report."""
     lines = stderr.splitlines()
-    assert lines, "nothing was reported"
+    assert len(lines) == 1, f"expected exactly one diagnostic, got:\n{stderr}"
     located = re.compile(rf"^{re.escape(name)}:(\d+):(\d+): ")
     stray = [line for line in lines if not located.match(line)]
     assert not stray, f"lines that are not diagnostics of {name}:\n" + "\n".join(stray)

@@ -67,3 +67,35 @@ def test_unreadable_files_name_the_line(tmp_path: Path, name: str, text: str, li
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StoryboardUnreadable, match="No such file"):
         load_document(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("shots: &s\n  - id: a\n    after: *s\n", 1, "a loop"),
+        ("version: !!float abc\n", 1, "cannot read this value"),
+    ],
+)
+def test_hostile_yaml_becomes_a_located_problem(tmp_path: Path, text: str, line: int, fragment: str) -> None:
+    doc = load_document(write(tmp_path, "a.yaml", text))
+    [problem] = doc.problems
+    assert problem.line == line
+    assert fragment in problem.message
+
+
+def test_keys_keep_their_written_text(tmp_path: Path) -> None:
+    doc = load_document(write(tmp_path, "a.yaml", "null: 1\n2: b\n"))
+    assert doc.data == {"null": 1, "2": "b"}
+
+
+def test_byte_order_mark_is_not_content(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b'\xef\xbb\xbf{"version": 1}')
+    assert load_document(path).data == {"version": 1}
+
+
+def test_json_line_separators_inside_strings_do_not_shift_lines(tmp_path: Path) -> None:
+    text = '{"prompt": "one\u2028two\u0085three",\n "duration": 20}\n'
+    doc = load_document(write(tmp_path, "ls.json", text))
+    assert doc.data["prompt"] == "one\u2028two\u0085three"
+    assert doc.source.values[("duration",)] == Position(2, 14)
