@@ -105,6 +105,25 @@ def graph(
 
 
 @app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one")] = 8123,
+    speed: Annotated[float, typer.Option(min=0.001, help="Time compression of queue and run latency")] = 1.0,
+    api_key: Annotated[str | None, typer.Option(help="Accept only this bearer key (default: any key)")] = None,
+) -> None:
+    """Run the local simulator of the provider's API until interrupted."""
+    from orchestrator.simulator.config import SimConfig  # the server stack loads only for this command
+    from orchestrator.simulator.server import SimulatorServer
+
+    server = SimulatorServer(SimConfig(speed=speed, api_key=api_key), host=host, port=port)
+    typer.echo(f"simulator: {server.base_url} (control: {server.root_url}/_sim; speed x{speed:g}); Ctrl-C stops")
+    try:
+        server.serve_forever()
+    finally:
+        server.backend.close()
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the storyboard format (for editors)."""
     typer.echo(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,349 @@
+"""The simulated provider's state: tasks, their state machine, account limits, files and counters.
+
+No HTTP here (DESIGN.md §10 rule 9): the HTTP layer and the Python control plane both drive this object. Time
+comes from an injectable clock, and progression is computed from it whenever anyone looks (and by the server's
+ticker), so the same requests give the same story at any `speed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import secrets
+import shutil
+import string
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from orchestrator import models as m
+from orchestrator.simulator.config import SimConfig
+from orchestrator.simulator.errors import ProviderError, invalid, queue_full, rpm_exceeded, task_not_found
+from orchestrator.simulator.faults import FaultBook, TaskFault
+from orchestrator.simulator.render import RenderJob, RenderResult, render
+from orchestrator.simulator.validation import CreateSpec
+
+_UTC8 = timedelta(hours=8)  # task ids carry the region's local creation time (observed: UTC+8)
+_ACTIVE = {"queued", "running"}
+_CANCELLED_TTL = 86_400.0
+
+
+@dataclass
+class MediaBytes:
+    """Decoded input images for one task, and the size that decides an adaptive ratio."""
+
+    first: bytes | None = None
+    last: bytes | None = None
+    like_size: tuple[int, int] | None = None
+
+
+@dataclass
+class SimTask:
+    """One task record, as the provider keeps it."""
+
+    id: str
+    spec: CreateSpec
+    media: MediaBytes
+    created_at: float
+    seed: int
+    ratio: str
+    width: int
+    height: int
+    frames: int
+    duration: int | None
+    queue_for: float
+    run_for: float
+    forced: TaskFault | None
+    status: str = "queued"
+    updated_at: float = 0.0
+    started_at: float | None = None
+    error: dict[str, str] | None = None
+    render: Future[RenderResult] | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    urls_expire_at: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Completion tokens billed when it succeeds."""
+        return m.estimate_tokens(self.width, self.height, self.frames)
+
+
+class Backend:
+    """The provider's behaviour behind the HTTP layer; every public method is thread-safe."""
+
+    def __init__(self, config: SimConfig | None = None, clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None) -> None:
+        self.config = config or SimConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.faults = FaultBook()
+        self.public_url = "http://127.0.0.1"
+        self._lock = threading.RLock()
+        self._secret = secrets.token_bytes(32)
+        self._pool = ThreadPoolExecutor(self.config.render_workers, thread_name_prefix="sim-render")
+        self._own_dir = None if self.config.data_dir else tempfile.mkdtemp(prefix="orchestrator-sim-")
+        self.data_dir = self.config.data_dir or Path(str(self._own_dir))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every task, fault, counter and rate window."""
+        with self._lock:
+            self.tasks: dict[str, SimTask] = {}
+            self.counters: Counter[str] = Counter()
+            self._creates: dict[str, deque[float]] = {}
+            self._events: list[dict[str, Any]] = []
+            self.faults.clear()
+
+    def close(self) -> None:
+        """Stop rendering and remove the temporary data folder."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._own_dir:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+
+    # --- the four endpoints -------------------------------------------------------------------------------
+    def create(self, spec: CreateSpec, media: MediaBytes) -> SimTask:
+        """Admit a new task (rate and queue limits first), or raise the provider's 429."""
+        with self._lock:
+            now = self.clock()
+            self._advance(now)
+            self._admit(spec.model.id, now)
+            task = self._new_task(spec, media, now)
+            self.tasks[task.id] = task
+            self.counters["tasks_created"] += 1
+            self._changed(task, now)
+            return task
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """The task as GET returns it."""
+        with self._lock:
+            self._advance(self.clock())
+            return self.task_json(self._find(task_id))
+
+    def list_tasks(self, *, page_num: int, page_size: int, status: str | None, task_ids: list[str],
+             model: str | None, service_tier: str) -> dict[str, Any]:
+        """The filtered, newest-first page and the total that matched."""
+        with self._lock:
+            self._advance(self.clock())
+            found = [t for t in self.tasks.values()
+                     if (status is None or t.status == status) and (not task_ids or t.id in task_ids)
+                     and (model is None or t.spec.model.id == model) and t.spec.service_tier == service_tier]
+            found.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+            page = found[(page_num - 1) * page_size: page_num * page_size]
+            return {"total": len(found), "items": [self.task_json(t) for t in page]}
+
+    def delete(self, task_id: str) -> None:
+        """Cancel a queued task or delete a finished one; running and cancelled tasks refuse (reference §6)."""
+        with self._lock:
+            now = self.clock()
+            self._advance(now)
+            task = self._find(task_id)
+            if task.status == "queued":
+                self._finish(task, "cancelled", now)
+            elif task.status in {"running", "cancelled"}:
+                # [UNCONFIRMED] the provider's code for this refusal is not documented.
+                raise invalid("id", f"the task {task_id} is {task.status} and cannot be cancelled or deleted")
+            else:
+                del self.tasks[task_id]
+
+    # --- files ---------------------------------------------------------------------------------------------
+    def file_for(self, task_id: str, name: str, expires: str, signature: str) -> Path:
+        """The file behind a signed URL; 403 when the signature is wrong or the URL has expired."""
+        if not hmac.compare_digest(signature, self._sign(task_id, name, expires)):
+            raise ProviderError(403, "AccessDenied", "Request has invalid signature.")
+        if self.clock() > float(expires):
+            raise ProviderError(403, "AccessDenied", "Request has expired.")
+        with self._lock:
+            task = self.tasks.get(task_id)
+            path = task.files.get(name) if task else None
+        if path is None or not path.exists():
+            raise ProviderError(404, "NoSuchKey", "The specified key does not exist.")
+        return path
+
+    def signed_url(self, task: SimTask, name: str) -> str:
+        """A URL that works until the task's URLs expire, like the provider's presigned TOS links."""
+        expires = f"{task.urls_expire_at:.0f}"
+        ttl = int(self.config.url_ttl_seconds)
+        return (f"{self.public_url}/files/{task.id}/{name}?X-Tos-Expires={ttl}&expires={expires}"
+                f"&signature={self._sign(task.id, name, expires)}")
+
+    def _sign(self, task_id: str, name: str, expires: str) -> str:
+        return hmac.new(self._secret, f"{task_id}/{name}/{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def read_own_url(self, url: str) -> bytes | None:
+        """Bytes behind one of this simulator's own file URLs (so chained requests need no HTTP round trip)."""
+        prefix = f"{self.public_url}/files/"
+        if not url.startswith(prefix):
+            return None
+        path_part, _, query = url[len(prefix):].partition("?")
+        task_id, _, name = path_part.partition("/")
+        params = dict(p.partition("=")[::2] for p in query.split("&"))
+        return self.file_for(task_id, name, params.get("expires", "0"), params.get("signature", "")).read_bytes()
+
+    # --- control plane -------------------------------------------------------------------------------------
+    def count(self, endpoint: str) -> None:
+        """Count one request to an endpoint."""
+        with self._lock:
+            self.counters[f"requests.{endpoint}"] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Request counters, tasks created, and tasks by status."""
+        with self._lock:
+            self._advance(self.clock())
+            by_status = Counter(t.status for t in self.tasks.values())
+            return {"counters": dict(self.counters), "tasks": dict(by_status), "faults": self.faults.armed()}
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Advance every task to now; return callback deliveries that are due."""
+        with self._lock:
+            self._advance(self.clock())
+            events, self._events = self._events, []
+            return events
+
+    # --- the state machine ---------------------------------------------------------------------------------
+    def _advance(self, now: float) -> None:
+        for task in list(self.tasks.values()):
+            self._expire_or_vanish(task, now)
+            if task.status == "running" and now >= (task.started_at or now) + task.run_for:
+                self._complete(task, now)
+        running = Counter(t.spec.model.id for t in self.tasks.values() if t.status == "running")
+        queued = sorted((t for t in self.tasks.values() if t.status == "queued"),
+                        key=lambda t: (-t.spec.priority, t.created_at))
+        for task in queued:
+            if now >= task.created_at + task.queue_for and running[task.spec.model.id] < self.config.concurrency:
+                running[task.spec.model.id] += 1
+                self._start(task, now)
+
+    def _expire_or_vanish(self, task: SimTask, now: float) -> None:
+        if task.status in _ACTIVE and now >= task.created_at + task.spec.execution_expires_after:
+            self._finish(task, "expired", now)
+        elif (task.status == "cancelled" and now >= task.updated_at + _CANCELLED_TTL) or (
+            now >= task.created_at + self.config.retention_seconds
+        ):
+            del self.tasks[task.id]
+
+    def _start(self, task: SimTask, now: float) -> None:
+        task.status, task.started_at, task.updated_at = "running", now, now
+        if task.forced is None:
+            task.render = self._pool.submit(render, self._job(task), self.data_dir / "renders" / task.id)
+        self._changed(task, now)
+
+    def _complete(self, task: SimTask, now: float) -> None:
+        if task.forced is not None:
+            self._fail(task, task.forced, now)
+            return
+        assert task.render is not None
+        if not task.render.done():
+            return  # the clip is still rendering: the task stays running a little longer
+        try:
+            result = task.render.result()
+        except Exception as exc:  # a renderer failure is the provider's internal error, not the client's
+            self._fail(task, TaskFault(outcome="failed", code="InternalServiceError", message=str(exc)[:200]), now)
+            return
+        task.files = {"video.mp4": result.video, "last_frame.png": result.last_frame_png}
+        task.urls_expire_at = now + self.config.url_ttl_seconds
+        self._finish(task, "succeeded", now)
+
+    def _fail(self, task: SimTask, fault: TaskFault, now: float) -> None:
+        if fault.outcome == "failed":
+            task.error = {"code": fault.code, "message": fault.message}
+        self._finish(task, fault.outcome, now)
+
+    def _finish(self, task: SimTask, status: str, now: float) -> None:
+        task.status, task.updated_at = status, now
+        self._changed(task, now)
+
+    def _changed(self, task: SimTask, now: float) -> None:
+        task.updated_at = now
+        if task.spec.callback_url and task.status != "cancelled":  # callbacks are not sent for cancellations
+            self._events.append({"url": task.spec.callback_url, "body": self.task_json(task),
+                                 "retries": 3 if task.status in {"succeeded", "failed"} else 0})
+
+    # --- admission and construction ------------------------------------------------------------------------
+    def _admit(self, model_id: str, now: float) -> None:
+        window = self._creates.setdefault(model_id, deque())
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) >= self.config.rpm_limit:
+            raise rpm_exceeded()
+        if sum(t.status == "queued" for t in self.tasks.values()) >= self.config.queue_cap:
+            raise queue_full()
+        window.append(now)
+
+    def _new_task(self, spec: CreateSpec, media: MediaBytes, now: float) -> SimTask:
+        ratio = spec.ratio if spec.ratio != m.ADAPTIVE else _adaptive(media.like_size)
+        width, height = m.PIXEL_SIZES[spec.model.family][spec.resolution][ratio]
+        duration = spec.duration if spec.duration not in (None, -1) else _auto_duration(spec.model)
+        frames = spec.frames or m.frames_for(duration or 5)
+        task_id = self._task_id(now)
+        fraction = int(hashlib.sha256(task_id.encode()).hexdigest()[:8], 16) / 2**32
+        return SimTask(
+            id=task_id, spec=spec, media=media, created_at=now, updated_at=now,
+            seed=spec.seed if spec.seed is not None else self.rng.randint(0, 2**31 - 1), ratio=ratio,
+            width=width, height=height, frames=frames, duration=None if spec.frames else duration,
+            queue_for=self.config.queue_time(), run_for=self.config.run_time(spec.resolution, frames / m.FPS, fraction),
+            forced=self.faults.take_task(),
+        )
+
+    def _task_id(self, now: float) -> str:
+        stamp = (datetime.fromtimestamp(now, UTC) + _UTC8).strftime("%Y%m%d%H%M%S")
+        alphabet = string.ascii_lowercase + string.digits
+        while True:
+            task_id = f"cgt-{stamp}-{''.join(self.rng.choice(alphabet) for _ in range(5))}"
+            if task_id not in self.tasks:
+                return task_id
+
+    def _job(self, task: SimTask) -> RenderJob:
+        return RenderJob(
+            width=task.width, height=task.height, frames=task.frames, prompt=task.spec.prompt, seed=task.seed,
+            first_frame=task.media.first, last_frame=task.media.last, generate_audio=task.spec.generate_audio,
+            watermark=task.spec.watermark,
+        )
+
+    def _find(self, task_id: str) -> SimTask:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise task_not_found(task_id)
+        return task
+
+    # --- the task as JSON ----------------------------------------------------------------------------------
+    def task_json(self, task: SimTask) -> dict[str, Any]:
+        """The task object of GET/LIST/callbacks (reference §4); queued/running tasks carry no content/usage."""
+        spec = task.spec
+        body: dict[str, Any] = {
+            "id": task.id, "model": spec.model.id, "status": task.status, "error": task.error,
+            "created_at": int(task.created_at), "updated_at": int(task.updated_at), "seed": task.seed,
+            "resolution": spec.resolution, "ratio": task.ratio, "framespersecond": m.FPS,
+            "service_tier": spec.service_tier, "execution_expires_after": spec.execution_expires_after,
+            "draft": spec.draft,
+        }
+        body.update({"frames": task.frames} if spec.frames else {"duration": task.duration})
+        if spec.model.generate_audio:
+            body["generate_audio"] = spec.generate_audio
+        if spec.model.priority:
+            body["priority"] = spec.priority
+        if spec.safety_identifier is not None:
+            body["safety_identifier"] = spec.safety_identifier
+        if task.status == "succeeded":
+            body["content"] = {"video_url": self.signed_url(task, "video.mp4")}
+            if spec.return_last_frame and not spec.draft:
+                body["content"]["last_frame_url"] = self.signed_url(task, "last_frame.png")
+            body["usage"] = {"completion_tokens": task.tokens, "total_tokens": task.tokens}
+        return body
+
+
+def _adaptive(like: tuple[int, int] | None) -> str:
+    """How adaptive resolves: nearest to the input image; text-only requests get 16:9."""
+    return m.closest_ratio(*like) if like else "16:9"
+
+
+def _auto_duration(model: m.ModelSpec) -> int:
+    """What `duration: -1` becomes: 5 s where allowed (a fixed choice keeps runs reproducible)."""
+    return 5 if model.durations.low <= 5 <= model.durations.high else model.durations.low

@@ -1,0 +1,262 @@
+"""The thin HTTP layer: the provider's four endpoints under /api/v3, signed file downloads, and /_sim control.
+
+Everything it decides is in `Backend` and `validation`; this module only translates HTTP to calls and back,
+and plays the injected faults, which are about the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from orchestrator import models as m
+from orchestrator.simulator.backend import Backend, MediaBytes
+from orchestrator.simulator.errors import ProviderError, internal, invalid, request_id, unauthenticated
+from orchestrator.simulator.faults import CallFault, TaskFault
+from orchestrator.simulator.validation import CreateSpec, ImageInput, check_image, decode_data_url, validate_create
+
+API = "/api/v3/contents/generations/tasks"
+_STATUSES = {"queued", "running", "cancelled", "succeeded", "failed", "expired"}
+_TICK_SECONDS = 0.05
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def build_app(backend: Backend) -> Starlette:
+    """The ASGI app over one backend."""
+    api = _Api(backend)
+    routes = [
+        Route(API, api.endpoint("create", api.create), methods=["POST"]),
+        Route(API, api.endpoint("list", api.list_tasks), methods=["GET"]),
+        Route(API + "/{task_id}", api.endpoint("get", api.get), methods=["GET"]),
+        Route(API + "/{task_id}", api.endpoint("delete", api.delete), methods=["DELETE"]),
+        Route("/files/{task_id}/{name}", api.download, methods=["GET"]),
+        Route("/_sim/reset", api.reset, methods=["POST"]),
+        Route("/_sim/faults", api.faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sim/stats", api.stats, methods=["GET"]),
+        Route("/_sim/config", api.config, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=api.lifespan)
+
+
+class _Api:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        """Run the ticker that moves tasks along and delivers callbacks while the server is up."""
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            ticker = asyncio.create_task(self._tick(http))
+            try:
+                yield
+            finally:
+                ticker.cancel()
+
+    async def _tick(self, http: httpx.AsyncClient) -> None:
+        while True:
+            for event in self.backend.tick():
+                asyncio.create_task(_deliver(http, event))  # noqa: RUF006 - fire and forget, like the provider
+            await asyncio.sleep(_TICK_SECONDS)
+
+    def endpoint(self, name: str, handler: Handler) -> Handler:
+        """Wrap a provider endpoint: count it, check the key, play armed faults, map errors to the body shape."""
+
+        async def wrapped(request: Request) -> Response:
+            rid = request_id()
+            self.backend.count(name)
+            try:
+                _authenticate(request, self.backend.config.api_key)
+                fault = self.backend.faults.take_call(name, "before")
+                if fault is not None and (early := await _play(fault)) is not None:
+                    return _stamp(early, rid)
+                response = await handler(request)
+                fault = self.backend.faults.take_call(name, "after")
+                if fault is not None and (late := await _play(fault)) is not None:
+                    return _stamp(late, rid)
+                return _stamp(response, rid)
+            except ProviderError as err:
+                return _stamp(JSONResponse(err.body(rid), err.status, headers=err.headers), rid)
+
+        return wrapped
+
+    async def create(self, request: Request) -> Response:
+        """POST /contents/generations/tasks."""
+        raw = await request.body()
+        if len(raw) > m.REQUEST_MAX_BYTES:
+            raise ProviderError(413, "RequestEntityTooLarge", "Request Entity Too Large", "")
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise invalid("body", "the request body is not valid JSON") from None
+        spec = validate_create(body)
+        media = await self._media(spec)
+        task = await asyncio.to_thread(self.backend.create, spec, media)
+        return JSONResponse({"id": task.id})
+
+    async def _media(self, spec: CreateSpec) -> MediaBytes:
+        media = MediaBytes()
+        for image in spec.images:
+            data = await self._image_bytes(image)
+            if data is None:
+                continue  # asset:// ids are trusted library items with no bytes to check here
+            size = check_image(data, image.param, spec.model)
+            if image.role in {"", "first_frame"}:
+                media.first, media.like_size = data, size
+            elif image.role == "last_frame":
+                media.last = data
+            elif media.like_size is None:
+                media.like_size = size
+        return media
+
+    async def _image_bytes(self, image: ImageInput) -> bytes | None:
+        if image.url.startswith("data:"):
+            return decode_data_url(image.url, image.param)
+        if image.url.startswith("asset://"):
+            return None
+        own = await asyncio.to_thread(self.backend.read_own_url, image.url)
+        if own is not None:
+            return own
+        return await _fetch(image.url, image.param)
+
+    async def get(self, request: Request) -> Response:
+        """GET /contents/generations/tasks/{id}."""
+        return JSONResponse(await asyncio.to_thread(self.backend.get, request.path_params["task_id"]))
+
+    async def list_tasks(self, request: Request) -> Response:
+        """GET /contents/generations/tasks with filter.* and paging."""
+        query = request.query_params
+        status = query.get("filter.status")
+        if status is not None and status not in _STATUSES:
+            raise invalid("filter.status", f"{status} is not a task status")
+        page = await asyncio.to_thread(
+            self.backend.list_tasks, page_num=_page(query.get("page_num"), "page_num", 1),
+            page_size=_page(query.get("page_size"), "page_size", 20), status=status,
+            task_ids=query.getlist("filter.task_ids"), model=query.get("filter.model"),
+            service_tier=query.get("filter.service_tier", "default"),
+        )
+        return JSONResponse(page)
+
+    async def delete(self, request: Request) -> Response:
+        """DELETE /contents/generations/tasks/{id}."""
+        await asyncio.to_thread(self.backend.delete, request.path_params["task_id"])
+        return JSONResponse({})
+
+    async def download(self, request: Request) -> Response:
+        """GET a rendered file through its signed URL."""
+        rid = request_id()
+        self.backend.count("download")
+        query = request.query_params
+        try:
+            path = self.backend.file_for(request.path_params["task_id"], request.path_params["name"],
+                                         query.get("expires", "0"), query.get("signature", ""))
+            fault = self.backend.faults.take_call("download", "before")
+            if fault is not None and fault.kind == "truncate":
+                return _truncated(path.read_bytes(), "video/mp4" if path.suffix == ".mp4" else "image/png")
+            if fault is not None and (played := await _play(fault)) is not None:
+                return _stamp(played, rid)
+        except ProviderError as err:
+            return _stamp(JSONResponse(err.body(rid), err.status), rid)
+        return FileResponse(path, headers={"x-request-id": rid})
+
+    async def reset(self, _request: Request) -> Response:
+        """POST /_sim/reset: forget every task, fault and counter."""
+        await asyncio.to_thread(self.backend.reset)
+        return JSONResponse({"reset": True})
+
+    async def faults(self, request: Request) -> Response:
+        """GET lists armed faults; POST arms one (a CallFault or a TaskFault); DELETE disarms all."""
+        if request.method == "POST":
+            body = await request.json()
+            fault = TaskFault.model_validate(body) if "outcome" in body else CallFault.model_validate(body)
+            self.backend.faults.arm(fault)
+        elif request.method == "DELETE":
+            self.backend.faults.clear()
+        return JSONResponse({"armed": self.backend.faults.armed()})
+
+    async def stats(self, _request: Request) -> Response:
+        """GET /_sim/stats: request counters and tasks by status."""
+        return JSONResponse(await asyncio.to_thread(self.backend.stats))
+
+    async def config(self, request: Request) -> Response:
+        """GET the config; POST changes fields of it (e.g. {"speed": 50})."""
+        if request.method == "POST":
+            for key, value in (await request.json()).items():
+                setattr(self.backend.config, key, value)
+        return JSONResponse(self.backend.config.model_dump(mode="json", exclude={"api_key"}))
+
+
+def _authenticate(request: Request, expected: str | None) -> None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip() or (expected is not None and key.strip() != expected):
+        raise unauthenticated()
+
+
+async def _play(fault: CallFault) -> Response | None:
+    """The response an armed fault gives; None when it only delays the real answer."""
+    if fault.kind == "stall":
+        await asyncio.sleep(fault.stall_seconds)
+        return None
+    if fault.kind == "drop":
+        return _truncated(b'{"id":"' + b"x" * 64, "application/json")
+    if fault.kind == "429":
+        err = ProviderError(429, fault.code or "ServerOverloaded", "The service is overloaded, please retry later.",
+                            headers={"Retry-After": fault.retry_after} if fault.retry_after else None)
+    elif fault.kind == "503":
+        err = ProviderError(503, fault.code or "ServiceUnavailable", "The service is temporarily unavailable.")
+    else:
+        err = internal()
+    return JSONResponse(err.body(request_id()), err.status, headers=err.headers)
+
+
+def _truncated(data: bytes, media_type: str) -> Response:
+    """Declares the full length and sends half: the peer sees the connection close mid-body."""
+
+    async def half() -> AsyncIterator[bytes]:
+        yield data[: len(data) // 2]
+
+    return StreamingResponse(half(), media_type=media_type, headers={"content-length": str(len(data))})
+
+
+def _stamp(response: Response, rid: str) -> Response:
+    response.headers["x-request-id"] = rid
+    return response
+
+
+def _page(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 500:
+        raise invalid(name, f"{name} must be an integer in [1, 500]")
+    return int(value)
+
+
+async def _fetch(url: str, param: str) -> bytes:
+    """Fetch a remote image as the provider does; failures are the provider's InvalidParameter."""
+    try:
+        async with httpx.AsyncClient(timeout=10.0, follow_redirects=True) as http:
+            response = await http.get(url)
+    except httpx.TimeoutException:
+        raise invalid(param, "timeout while fetching resource") from None
+    except httpx.HTTPError:
+        raise invalid(param, "resource download failed") from None
+    if response.status_code != 200:
+        raise invalid(param, "resource download failed")
+    return response.content
+
+
+async def _deliver(http: httpx.AsyncClient, event: dict[str, Any]) -> None:
+    """POST one callback; terminal statuses are retried 3 times when not confirmed with a 2xx."""
+    for _attempt in range(1 + int(event["retries"])):
+        with contextlib.suppress(httpx.HTTPError):
+            response = await http.post(str(event["url"]), json=event["body"])
+            if response.is_success:
+                return
