@@ -59,8 +59,7 @@ class SimTask:
     height: int
     frames: int
     duration: int | None
-    queue_for: float
-    run_for: float
+    run_for: float  # real-service seconds; divided by the current speed when checked, so speed can change live
     forced: TaskFault | None
     status: str = "queued"
     updated_at: float = 0.0
@@ -211,13 +210,14 @@ class Backend:
     def _advance(self, now: float) -> None:
         for task in list(self.tasks.values()):
             self._expire_or_vanish(task, now)
-            if task.status == "running" and now >= (task.started_at or now) + task.run_for:
+            if task.status == "running" and now >= (task.started_at or now) + task.run_for / self.config.speed:
                 self._complete(task, now)
         running = Counter(t.spec.model.id for t in self.tasks.values() if t.status == "running")
         queued = sorted((t for t in self.tasks.values() if t.status == "queued"),
                         key=lambda t: (-t.spec.priority, t.created_at))
         for task in queued:
-            if now >= task.created_at + task.queue_for and running[task.spec.model.id] < self.config.concurrency:
+            waited = now >= task.created_at + self.config.queue_seconds / self.config.speed
+            if waited and running[task.spec.model.id] < self.config.concurrency:
                 running[task.spec.model.id] += 1
                 self._start(task, now)
 
@@ -288,7 +288,7 @@ class Backend:
             id=task_id, spec=spec, media=media, created_at=now, updated_at=now,
             seed=spec.seed if spec.seed is not None else self.rng.randint(0, 2**31 - 1), ratio=ratio,
             width=width, height=height, frames=frames, duration=None if spec.frames else duration,
-            queue_for=self.config.queue_time(), run_for=self.config.run_time(spec.resolution, frames / m.FPS, fraction),
+            run_for=self.config.run_time(spec.resolution, frames / m.FPS, fraction),
             forced=self.faults.take_task(),
         )
 

@@ -29,10 +29,6 @@ class SimConfig(BaseModel):
     retention_seconds: float = Field(7 * 86_400.0, description="Records older than this vanish (7 days)")
 
     def run_time(self, resolution: str, seconds: float, fraction: float) -> float:
-        """Run time of one task, scaled by clip length and speed; `fraction` in [0, 1) picks the jitter."""
+        """Run time of one task in real-service seconds (before `speed`); `fraction` in [0, 1) picks the jitter."""
         base = self.run_seconds.get(resolution, 130.0) * max(seconds, 1.0) / 5.0
-        return base * (1 + self.jitter * (2 * fraction - 1)) / self.speed
-
-    def queue_time(self) -> float:
-        """Time before a queued task may start."""
-        return self.queue_seconds / self.speed
+        return base * (1 + self.jitter * (2 * fraction - 1))
