@@ -1,15 +1,20 @@
-"""Shared test helpers: run the real command line in-process and capture what it prints and returns."""
+"""Shared test helpers: run the real command line in-process, make images, and one simulator on a real socket."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from orchestrator.cli.app import main
+from orchestrator.simulator.config import SimConfig
+from orchestrator.simulator.server import SimulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
 STORYBOARDS = REPO / "storyboards"
@@ -41,3 +46,28 @@ def make_image(path: Path, width: int, height: int, fmt: str = "PNG") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (width, height), (200, 60, 40)).save(path, fmt)
     return path
+
+
+APPLE = STORYBOARDS / "assets" / "apple.png"
+FAST = SimConfig(speed=1000.0, queue_seconds=0.0)
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimulatorServer]:
+    """The shared simulator; tests call `sim` to get it reset."""
+    with SimulatorServer(FAST.model_copy()) as server:
+        yield server
+
+
+@pytest.fixture
+def sim(sim_server: SimulatorServer) -> SimulatorServer:
+    """The shared simulator, reset, with the fast test configuration."""
+    sim_server.reset()
+    for key, value in FAST.model_dump().items():
+        setattr(sim_server.backend.config, key, value)
+    return sim_server
+
+
+def data_url(path: Path = APPLE) -> str:
+    """An image file as the data URL the provider accepts."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()

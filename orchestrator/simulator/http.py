@@ -62,9 +62,13 @@ class _Api:
                 ticker.cancel()
 
     async def _tick(self, http: httpx.AsyncClient) -> None:
+        chains: dict[str, asyncio.Task[None]] = {}  # per task: its callbacks arrive in status order
         while True:
             for event in self.backend.tick():
-                asyncio.create_task(_deliver(http, event))  # noqa: RUF006 - fire and forget, like the provider
+                task_id = str(event["body"]["id"])
+                chains[task_id] = asyncio.create_task(_deliver(http, event, chains.get(task_id)))
+            for task_id in [k for k, v in chains.items() if v.done()]:
+                del chains[task_id]
             await asyncio.sleep(_TICK_SECONDS)
 
     def endpoint(self, name: str, handler: Handler) -> Handler:
@@ -253,8 +257,10 @@ async def _fetch(url: str, param: str) -> bytes:
     return response.content
 
 
-async def _deliver(http: httpx.AsyncClient, event: dict[str, Any]) -> None:
-    """POST one callback; terminal statuses are retried 3 times when not confirmed with a 2xx."""
+async def _deliver(http: httpx.AsyncClient, event: dict[str, Any], after: asyncio.Task[None] | None) -> None:
+    """POST one callback once the task's previous one is done; terminal statuses are retried 3 times."""
+    if after is not None:
+        await asyncio.wait([after])
     for _attempt in range(1 + int(event["retries"])):
         with contextlib.suppress(httpx.HTTPError):
             response = await http.post(str(event["url"]), json=event["body"])

@@ -1,0 +1,61 @@
+"""Typed async client of the provider's task API: create/get/list/delete/download, errors, retry policy, reconcile."""
+
+from orchestrator.api.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, ArkClient
+from orchestrator.api.errors import (
+    AmbiguousCreate,
+    ApiError,
+    AuthenticationFailed,
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    DownloadFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TaskFailed,
+    Timeout,
+)
+from orchestrator.api.reconcile import reconcile
+from orchestrator.api.types import (
+    AudioContent,
+    CreateTaskRequest,
+    DraftTaskContent,
+    ImageContent,
+    MediaURL,
+    Task,
+    TaskPage,
+    TaskStatus,
+    TextContent,
+    VideoContent,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "AmbiguousCreate",
+    "ApiError",
+    "ArkClient",
+    "AudioContent",
+    "AuthenticationFailed",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "CreateTaskRequest",
+    "DownloadFailed",
+    "DraftTaskContent",
+    "ImageContent",
+    "MediaURL",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "ServerError",
+    "Task",
+    "TaskFailed",
+    "TaskPage",
+    "TaskStatus",
+    "TextContent",
+    "Timeout",
+    "VideoContent",
+    "reconcile",
+]

@@ -1,0 +1,286 @@
+"""The typed async client of the Seedance task API: create, get, list, delete, download (seedance-api.md §§1-6).
+
+One `httpx.AsyncClient` carries every call, so connections are pooled and kept alive. Reads are retried by the policy
+in `orchestrator.api.retry`; a create is retried only when it surely did not reach the server, and otherwise raises
+`AmbiguousCreate` for the caller to reconcile (DESIGN.md §5: never create a remote task twice).
+
+The API key lives in a `SecretStr`, goes only into the Authorization header of requests to the API base URL (never to
+download hosts), and is scrubbed from any text the server sends back before that text enters an error or a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import random
+import secrets
+import string
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, SecretStr
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from orchestrator.api import retry as policy
+from orchestrator.api.errors import (
+    AmbiguousCreate,
+    ApiError,
+    ConnectionFailed,
+    DownloadFailed,
+    from_response,
+    from_transport,
+    strip_query,
+)
+from orchestrator.api.files import check_length, fsync_dir, write_body
+from orchestrator.api.types import CreateTaskRequest, Task, TaskPage, TaskStatus
+from orchestrator.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+TASKS_PATH = "contents/generations/tasks"
+# Our clock and the server's disagree a little, and a slow gateway may create the task after we gave up waiting.
+CREATE_WINDOW_SLACK_S = 120
+_ALNUM = string.ascii_letters + string.digits
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+_M = TypeVar("_M", bound=BaseModel)
+Query = list[tuple[str, str | int | float | bool | None]]  # named here: inside ArkClient, `list` is the method
+
+log = logging.getLogger("orchestrator.api")
+
+
+def client_request_id(now: datetime | None = None) -> str:
+    """An `X-Client-Request-Id` as the SDKs make it: YYYYmmddHHMMSS plus 20 random letters and digits."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
+    return stamp + "".join(secrets.choice(_ALNUM) for _ in range(20))
+
+
+class ArkClient:
+    """Async client of the provider's task API; use as `async with ArkClient() as ark:`."""
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_attempts: int = policy.MAX_ATTEMPTS,
+        sleep: Sleep = asyncio.sleep,
+        rng: policy.Rng | None = None,
+        clock: Clock = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("ARK_API_KEY", "")
+        self._key = key if isinstance(key, SecretStr) else SecretStr(key)
+        if not self._key.get_secret_value():
+            raise ConfigError("no API key: set ARK_API_KEY (or use the simulator backend)")
+        self.base_url = (base_url or os.environ.get("ARK_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+        self._rng: policy.Rng = rng or random.Random()
+        self._clock = clock
+        # No auth in the client's default headers: download hosts (presigned TOS URLs) must never see the key.
+        self._http = httpx.AsyncClient(base_url=self.base_url + "/", timeout=timeout, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"ArkClient(base_url={self.base_url!r}, api_key={self._key!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def create(self, req: CreateTaskRequest) -> str:
+        """Submit a generation task and return its id; raises AmbiguousCreate when a task may exist anyway."""
+        body = req.body()
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._create_once(req, body)
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    async def get(self, task_id: str) -> Task:
+        """One task by id."""
+        return _parse(Task, await self._call("GET", _task_path(task_id)))
+
+    async def delete(self, task_id: str) -> None:
+        """Cancel a queued task, or delete the record of a finished one."""
+        await self._call("DELETE", _task_path(task_id))
+
+    async def list(
+        self,
+        *,
+        page_num: int | None = None,
+        page_size: int | None = None,
+        status: TaskStatus | str | None = None,
+        task_ids: Sequence[str] | str | None = None,
+        model: str | None = None,
+        service_tier: str | None = None,
+    ) -> TaskPage:
+        """One page of tasks of the last 7 days, filtered (the provider allows 1 list call per second)."""
+        params = list_params(page_num=page_num, page_size=page_size, status=status, task_ids=task_ids,
+                             model=model, service_tier=service_tier)
+        return _parse(TaskPage, await self._call("GET", TASKS_PATH, params=params))
+
+    async def download(self, url: str, dest: Path) -> int:
+        """Fetch a result URL to `dest` atomically and return its size; raises DownloadFailed, leaving no file."""
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    return await self._download_once(url, dest)
+        except DownloadFailed:
+            raise
+        except ApiError as exc:
+            raise DownloadFailed(url, f"{type(exc).__name__}: {exc.message}", status=exc.status, code=exc.code,
+                                 retryable=exc.retryable) from exc
+        except OSError as exc:  # the disk, not the network: retrying would not help
+            raise DownloadFailed(url, f"cannot write {dest}: {exc}") from exc
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    # -- one attempt each ------------------------------------------------------------------------------------------
+
+    async def _create_once(self, req: CreateTaskRequest, body: dict[str, Any]) -> str:
+        started = self._clock()
+        try:
+            response = await self._send("POST", TASKS_PATH, json=body)
+            payload = response.json()
+            task_id = payload.get("id") if isinstance(payload, dict) else None
+            if not isinstance(task_id, str) or not task_id:
+                raise ApiError("create succeeded without a task id", status=response.status_code,
+                               method="POST", url=str(response.request.url))
+        except ApiError as exc:
+            kind = exc.kind if isinstance(exc, ConnectionFailed) else None
+            answered_ok = exc.status is not None and exc.status < 400  # the server took it but said nothing usable
+            if answered_ok or policy.create_reached_server(exc.status, kind):
+                raise self._ambiguous(req, started, exc) from exc
+            raise
+        except ValueError as exc:  # 2xx with a body that is not JSON: the server took the request
+            raise self._ambiguous(req, started, exc) from exc
+        return task_id
+
+    def _ambiguous(self, req: CreateTaskRequest, started: float, cause: BaseException) -> AmbiguousCreate:
+        before = math.ceil(self._clock()) + CREATE_WINDOW_SLACK_S
+        error = AmbiguousCreate(req, created_after=math.floor(started) - CREATE_WINDOW_SLACK_S,
+                                created_before=before, cause=cause)
+        log.warning("%s", error)
+        return error
+
+    async def _call(self, method: str, path: str, *, params: Query | None = None) -> httpx.Response:
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._send(method, path, params=params)
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    async def _send(self, method: str, path: str, *, json: dict[str, Any] | None = None,
+                    params: Query | None = None) -> httpx.Response:
+        request_id = client_request_id()
+        headers = {
+            "Authorization": f"Bearer {self._key.get_secret_value()}",
+            "Content-Type": "application/json",
+            "X-Client-Request-Id": request_id,
+        }
+        url = f"{self.base_url}/{path}"
+        try:
+            response = await self._http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise from_transport(exc, method=method, url=url, client_request_id=request_id, scrub=self._scrub) from exc
+        log.debug("%s %s -> %s (client request id %s)", method, response.request.url, response.status_code,
+                  request_id)
+        if response.status_code >= 400:
+            raise self._status_error(response, method, str(response.request.url), request_id)
+        return response
+
+    async def _download_once(self, url: str, dest: Path) -> int:
+        clean = strip_query(url)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        try:
+            # identity: we want the file's exact bytes, and Content-Length then counts what we write
+            async with self._http.stream("GET", url, headers={"Accept-Encoding": "identity"},
+                                         follow_redirects=True) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._status_error(response, "GET", clean, None)
+                size = await write_body(response, part)
+                check_length(response, size, clean)
+            part.replace(dest)
+            fsync_dir(dest.parent)
+            return size
+        except httpx.TransportError as exc:
+            raise from_transport(exc, method="GET", url=clean, client_request_id=None, scrub=self._scrub) from exc
+        finally:
+            part.unlink(missing_ok=True)
+
+    # -- retry engine and error building -----------------------------------------------------------------------
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ApiError) and e.retryable),
+            sleep=self.sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, ApiError) else None
+        return policy.backoff_seconds(state.attempt_number - 1, retry_after, self._rng)
+
+    def _status_error(self, response: httpx.Response, method: str, url: str, request_id: str | None) -> ApiError:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return from_response(response, method=method, url=url, client_request_id=request_id, now=now,
+                             scrub=self._scrub)
+
+    def _scrub(self, text: str) -> str:
+        """The text with the API key blanked out, in case a server or proxy echoes the header back."""
+        return text.replace(self._key.get_secret_value(), "**********")
+
+
+def list_params(
+    *,
+    page_num: int | None = None,
+    page_size: int | None = None,
+    status: TaskStatus | str | None = None,
+    task_ids: Sequence[str] | str | None = None,
+    model: str | None = None,
+    service_tier: str | None = None,
+) -> Query:
+    """Query pairs of the list endpoint; `filter.task_ids` repeats once per id, unset filters are left out."""
+    ids = [task_ids] if isinstance(task_ids, str) else list(task_ids or ())
+    pairs = [("page_num", page_num), ("page_size", page_size), ("filter.status", status),
+             *(("filter.task_ids", i) for i in ids), ("filter.model", model), ("filter.service_tier", service_tier)]
+    return [(name, str(value)) for name, value in pairs if value is not None]
+
+
+def _task_path(task_id: str) -> str:
+    if not task_id:
+        raise ValueError("empty task id")  # would silently turn into the list endpoint
+    return f"{TASKS_PATH}/{quote(task_id, safe='')}"
+
+
+def _parse(model: type[_M], response: httpx.Response) -> _M:
+    try:
+        return model.model_validate(response.json())
+    except ValueError as exc:  # bad JSON or a shape we cannot use (pydantic's ValidationError is a ValueError)
+        raise ApiError(f"unexpected response body: {exc}", status=response.status_code,
+                       method=response.request.method, url=str(response.request.url)) from exc
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.info("retrying after %s (attempt %d, waiting %.1f s)", exc, state.attempt_number, wait)

@@ -1,0 +1,330 @@
+"""Render the simulator's clips: real H.264 MP4s with deterministic motion, plus the last frame as a lossless PNG.
+
+A clip starts on the given first frame (or a background made from prompt and seed), slowly zooms and pans in a
+direction taken from a hash of prompt and seed, and, when a last frame is given, cross-fades onto it. Frames are
+drawn with Pillow and piped as raw RGB into one ffmpeg process, which also synthesises the audio track. Every input
+to ffmpeg is a pure function of the job and every muxer/encoder knob that could leak time or version is pinned, so
+the same job gives the same bytes (with the same ffmpeg build).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import contextlib
+import hashlib
+import math
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+FPS = 24
+AUDIO_RATE = 48_000
+FADE_FRAMES = 12  # length of the cross-fade onto a requested last frame
+PROMPT_CHARS = 120  # how much of the prompt is drawn on the frames
+X264_THREADS = 2  # pinned: x264's output depends on its thread count
+VIDEO_NAME = "video.mp4"
+PNG_NAME = "last_frame.png"
+BT709 = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Mark = tuple[Image.Image, tuple[int, int]]  # the watermark and where it goes
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything that determines one clip's pixels and samples."""
+
+    width: int
+    height: int
+    frames: int  # 24*d+1 (or the `frames` request value)
+    prompt: str
+    seed: int
+    first_frame: bytes | None  # encoded image bytes, or None for text-to-video
+    last_frame: bytes | None  # encoded image the clip must end on, or None
+    generate_audio: bool
+    watermark: bool = False  # "AI Generated" bottom-right on the video only (never on the last-frame PNG)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The two files a render leaves in its output directory."""
+
+    video: Path  # H.264 MP4, yuv420p, 24 fps, exactly job.frames frames, WxH exact, +faststart
+    last_frame_png: Path  # the final frame, lossless PNG, exactly WxH, no watermark
+
+
+@dataclass(frozen=True)
+class Motion:
+    """A slow zoom in with a pan; both derived from prompt and seed."""
+
+    zoom_per_second: float  # the zoom factor grows by this much per second (0.03: 15% closer after 5 s)
+    angle: float  # pan direction in radians
+    reach: float  # how much of the slack the zoom opens up the pan uses, 0..1
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: $ORCHESTRATOR_FFMPEG, else `ffmpeg` on PATH, else the one shipped by imageio-ffmpeg."""
+    configured = os.environ.get("ORCHESTRATOR_FFMPEG")
+    if configured:
+        return configured
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg  # imported late: resolving its binary is only needed when nothing else is configured
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def render(job: RenderJob, out_dir: Path) -> RenderResult:
+    """Render `job` into `out_dir` as video.mp4 and last_frame.png, both written atomically (replacing old ones)."""
+    _check(job)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video_tmp = _temp_path(out_dir, VIDEO_NAME)
+    png_tmp = _temp_path(out_dir, PNG_NAME)
+    try:
+        final = _encode(job, _frames(job, _scene(job)), video_tmp)
+        final.save(png_tmp, format="PNG", compress_level=1)  # lossless either way; level 1 is several times faster
+        result = RenderResult(out_dir / VIDEO_NAME, out_dir / PNG_NAME)
+        png_tmp.replace(result.last_frame_png)
+        video_tmp.replace(result.video)
+        return result
+    finally:
+        video_tmp.unlink(missing_ok=True)
+        png_tmp.unlink(missing_ok=True)
+
+
+def _check(job: RenderJob) -> None:
+    # yuv420p halves chroma in both directions, so x264 refuses odd sizes; failing here says why.
+    if job.width <= 0 or job.height <= 0 or job.width % 2 or job.height % 2:
+        raise ValueError(f"video size must be positive and even, got {job.width}x{job.height}")
+    if job.frames < 2:
+        raise ValueError(f"a clip needs at least 2 frames, got {job.frames}")
+
+
+def _temp_path(out_dir: Path, name: str) -> Path:
+    fd, path = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)  # mkstemp makes files private; the results are ordinary files that others may read
+    os.close(fd)
+    return Path(path)
+
+
+# --- frames -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What every frame of one clip is drawn from, prepared (and the input images decoded) before ffmpeg starts."""
+
+    base: Image.Image  # frame 1
+    last: Image.Image | None  # the frame to end on, if one was requested
+    motion: Motion
+    font: Font
+    caption: Image.Image
+
+
+def _scene(job: RenderJob) -> Scene:
+    size = (job.width, job.height)
+    rng = _rng(job)
+    # Motion is drawn first so that it depends on prompt and seed only, not on whether a first frame was given.
+    motion = Motion(zoom_per_second=0.01 + 0.04 * rng.random(), angle=2 * math.pi * rng.random(), reach=rng.random())
+    base = _decode_fit(job.first_frame, size) if job.first_frame is not None else _background(size, rng)
+    last = _decode_fit(job.last_frame, size) if job.last_frame is not None else None
+    font = ImageFont.load_default(size=max(12, job.height // 28))
+    return Scene(base, last, motion, font, _caption(job.prompt, font, job.width))
+
+
+def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
+    """Yield the clip's frames, without watermark: first frame, motion with text, then the fade onto the last frame."""
+    final = job.frames - 1
+    fade = min(FADE_FRAMES, final)
+    yield scene.base
+    for index in range(1, job.frames):
+        if scene.last is not None and index == final:
+            yield scene.last  # exactly the requested image: no text, no resampling
+            continue
+        frame = _moved(scene.base, scene.motion, index)
+        frame.paste(scene.caption, (0, 0), scene.caption)
+        _draw_counter(frame, scene.font, f"frame {index + 1}/{job.frames}   seed {job.seed}")
+        if scene.last is not None and index > final - fade:
+            frame = Image.blend(frame, scene.last, (index - (final - fade)) / fade)
+        yield frame
+
+
+def _rng(job: RenderJob) -> random.Random:
+    # sha256 rather than hash(): str hashes are salted per process, and the bytes must not change between runs.
+    digest = hashlib.sha256(f"{job.seed}\0{job.prompt}".encode()).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def _decode_fit(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """Decode an image (first frame of an animation) and centre-crop it to the target aspect, then resize."""
+    with Image.open(BytesIO(data)) as opened:
+        image = ImageOps.exif_transpose(opened).convert("RGB")
+    if image.size == size:
+        return image  # already the target: keep the pixels exact, so chained last frames survive unchanged
+    width, height = image.size
+    scale = min(width / size[0], height / size[1])
+    crop_w, crop_h = size[0] * scale, size[1] * scale
+    box = ((width - crop_w) / 2, (height - crop_h) / 2, (width + crop_w) / 2, (height + crop_h) / 2)
+    return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+
+
+def _background(size: tuple[int, int], rng: random.Random) -> Image.Image:
+    """A text-to-video opening frame: a diagonal two-colour gradient with a few soft shapes on it."""
+    width, height = size
+    start, end = (np.array(_colour(rng.random(), 0.55)), np.array(_colour(rng.random(), 0.35)))
+    angle = 2 * math.pi * rng.random()
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = xs / width * math.cos(angle) + ys / height * math.sin(angle)
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    pixels = start + (end - start) * ramp[..., None]
+    image = Image.fromarray(pixels.round().astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(6 + int(6 * rng.random())):
+        x, y, r = rng.random() * width, rng.random() * height, (0.04 + 0.16 * rng.random()) * min(size)
+        shape = draw.ellipse if rng.random() < 0.6 else draw.rectangle
+        shape((x - r, y - r, x + r, y + r), fill=_colour(rng.random(), 0.8), outline=(255, 255, 255), width=2)
+    return image
+
+
+def _colour(hue: float, value: float) -> tuple[int, int, int]:
+    red, green, blue = colorsys.hsv_to_rgb(hue, 0.65, value)
+    return round(red * 255), round(green * 255), round(blue * 255)
+
+
+def _moved(base: Image.Image, motion: Motion, index: int) -> Image.Image:
+    """The base image zoomed in and panned for frame `index`; the crop never leaves the image, so no borders."""
+    width, height = base.size
+    zoom = 1 + motion.zoom_per_second * index / FPS
+    crop_w, crop_h = width / zoom, height / zoom
+    centre_x = width / 2 + (width - crop_w) / 2 * motion.reach * math.cos(motion.angle)
+    centre_y = height / 2 + (height - crop_h) / 2 * motion.reach * math.sin(motion.angle)
+    box = (centre_x - crop_w / 2, centre_y - crop_h / 2, centre_x + crop_w / 2, centre_y + crop_h / 2)
+    return base.resize(base.size, Image.Resampling.BILINEAR, box=box)
+
+
+# --- overlays ---------------------------------------------------------------------------------------------------
+
+
+def _caption(prompt: str, font: Font, width: int) -> Image.Image:
+    """The prompt, wrapped, on a translucent band across the top; RGBA so it can be pasted with its own alpha."""
+    text = " ".join(prompt.split())[:PROMPT_CHARS] or "(no prompt)"
+    char_width = font.getlength("abcdefghijklmnopqrstuvwxyz") / 26
+    lines = textwrap.wrap(text, width=max(8, int((width * 0.92) / char_width)))
+    line_height = _line_height(font)
+    margin = line_height // 2
+    band = Image.new("RGBA", (width, line_height * len(lines) + 2 * margin), (0, 0, 0, 110))
+    draw = ImageDraw.Draw(band)
+    for row, line in enumerate(lines):
+        draw.text((margin, margin + row * line_height), line, font=font, fill=(255, 255, 255, 255))
+    return band
+
+
+def _draw_counter(frame: Image.Image, font: Font, label: str) -> None:
+    line_height = _line_height(font)
+    position = (line_height // 2, frame.height - line_height * 3 // 2)
+    ImageDraw.Draw(frame).text(position, label, font=font, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+
+
+def _watermark(size: tuple[int, int]) -> Mark:
+    """The "AI Generated" mark and where it goes: bottom-right, like the provider's."""
+    font = ImageFont.load_default(size=max(12, size[1] // 24))
+    left, top, right, bottom = (math.floor(edge) for edge in font.getbbox("AI Generated", stroke_width=2))
+    mark = Image.new("RGBA", (right - left + 1, bottom - top + 1), (0, 0, 0, 0))
+    ImageDraw.Draw(mark).text(
+        (-left, -top), "AI Generated", font=font, fill=(255, 255, 255, 200), stroke_width=2, stroke_fill=(0, 0, 0, 120)
+    )
+    margin = size[1] // 40
+    return mark, (size[0] - mark.width - margin, size[1] - mark.height - margin)
+
+
+def _line_height(font: Font) -> int:
+    _, top, _, bottom = font.getbbox("Ag")
+    return int(bottom - top) * 3 // 2
+
+
+# --- encoding ---------------------------------------------------------------------------------------------------
+
+
+def ffmpeg_argv(job: RenderJob, dest: Path) -> list[str]:
+    """The ffmpeg command that encodes raw RGB frames from stdin (and synthesised audio) into `dest`."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y"]
+    argv += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{job.width}x{job.height}", "-framerate", str(FPS)]
+    argv += ["-i", "pipe:0"]
+    if job.generate_audio:
+        argv += ["-f", "lavfi", "-i", _audio_graph(job), "-map", "0:v", "-map", "1:a"]
+    # Convert with BT.709 and tag it, so players and our own assembly agree on the colours.
+    argv += ["-vf", f"scale=out_color_matrix=bt709:out_range=tv:flags=bitexact+accurate_rnd,format=yuv420p,{BT709}"]
+    argv += ["-c:v", "libx264", "-preset", "superfast", "-crf", "18", "-threads", str(X264_THREADS), "-r", str(FPS)]
+    argv += ["-c:a", "aac", "-b:a", "128k", "-ac", "1", "-ar", str(AUDIO_RATE)] if job.generate_audio else ["-an"]
+    # Leave out everything that varies by time or version: encoder tags, creation time, metadata.
+    argv += ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
+    return [*argv, "-movflags", "+faststart", "-f", "mp4", str(dest)]
+
+
+def _audio_graph(job: RenderJob) -> str:
+    """A lavfi graph of two seed-chosen tones with a slow tremolo, cut to exactly the video's length."""
+    rng = random.Random(job.seed)
+    scale = (220.0, 246.94, 277.18, 329.63, 369.99, 440.0, 493.88, 554.37)  # A major pentatonic-ish: never harsh
+    low, high = scale[int(rng.random() * 4)], scale[4 + int(rng.random() * 4)]
+    tremolo = round(0.2 + 0.8 * rng.random(), 3)
+    expr = f"0.25*sin(2*PI*{low}*t)*(0.7+0.3*sin(2*PI*{tremolo}*t))+0.12*sin(2*PI*{high}*t)"
+    samples = job.frames * AUDIO_RATE // FPS  # 2000 per frame: always whole
+    fade = AUDIO_RATE // 50  # 20 ms at each end, so joins between clips don't click
+    return (
+        f"aevalsrc={expr}:s={AUDIO_RATE}:c=mono,atrim=end_sample={samples},"
+        f"afade=t=in:ns={fade},afade=t=out:ss={samples - fade}:ns={fade}"
+    )
+
+
+def _encode(job: RenderJob, frames: Iterator[Image.Image], dest: Path) -> Image.Image:
+    """Pipe every frame into ffmpeg, writing `dest`; return the final frame as drawn (no watermark)."""
+    argv = ffmpeg_argv(job, dest)
+    mark = _watermark((job.width, job.height)) if job.watermark else None
+    # stderr goes to a file, not a pipe: a pipe nobody drains can fill up and deadlock both processes.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            final = _feed(process, frames, mark)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if process.wait() != 0 or final is None:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"ffmpeg failed with exit code {process.returncode}: {argv}\n{tail}")
+    return final
+
+
+def _feed(process: subprocess.Popen[bytes], frames: Iterator[Image.Image], mark: Mark | None) -> Image.Image | None:
+    """Write the frames to ffmpeg's stdin and close it; return the last frame written."""
+    assert process.stdin is not None
+    final = None
+    try:
+        for final in frames:
+            _write(process.stdin, final, mark)
+    except BrokenPipeError:
+        pass  # ffmpeg died early; the caller reports its exit code and stderr
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    return final
+
+
+def _write(pipe: IO[bytes], frame: Image.Image, mark: Mark | None) -> None:
+    if mark is not None:
+        frame = frame.copy()  # the PNG of the last frame must stay clean
+        frame.paste(mark[0], mark[1], mark[0])
+    pipe.write(frame.tobytes())

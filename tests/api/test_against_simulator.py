@@ -1,0 +1,172 @@
+"""Our client against the simulator over a real loopback socket: it survives every fault the control plane can
+inject, and never loses or duplicates a task (the issue's "done when")."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestrator.api import AmbiguousCreate, ArkClient, CreateTaskRequest, Task
+from orchestrator.api.reconcile import reconcile
+from orchestrator.simulator.faults import CallFault, TaskFault
+from orchestrator.simulator.server import SimulatorServer
+from tests.api.conftest import Sleeps
+
+pytestmark = pytest.mark.anyio
+MODEL = "dreamina-seedance-2-0-260128"
+
+
+def request(seed: int = 4242) -> CreateTaskRequest:
+    return CreateTaskRequest.model_validate({
+        "model": MODEL, "content": [{"type": "text", "text": "a red apple"}], "resolution": "480p",
+        "duration": 4, "ratio": "16:9", "seed": seed, "return_last_frame": True,
+    })
+
+
+def client(sim: SimulatorServer, sleeps: Sleeps, timeout: float = 5.0) -> ArkClient:
+    return ArkClient("sim-key", base_url=sim.base_url, sleep=sleeps, rng=random.Random(1), timeout=timeout)
+
+
+async def finished(ark: ArkClient, task_id: str) -> Task:
+    """Poll (really sleeping a little: the simulator renders in real time) until the task is terminal."""
+    import anyio
+
+    for _ in range(600):
+        task = await ark.get(task_id)
+        if task.terminal:
+            return task
+        await anyio.sleep(0.05)
+    raise AssertionError(f"{task_id} did not finish")
+
+
+async def test_create_get_list_download_delete(sim: SimulatorServer, sleeps: Sleeps, tmp_path: Path) -> None:
+    async with client(sim, sleeps) as ark:
+        task_id = await ark.create(request())
+        task = await finished(ark, task_id)
+        assert task.succeeded and task.usage is not None and task.usage.completion_tokens == 40594
+        page = await ark.list(task_ids=[task_id, "cgt-20260101000000-zzzzz"], status="succeeded", model=MODEL)
+        assert [t.id for t in page.items] == [task_id]
+        assert task.content is not None and task.content.video_url and task.content.last_frame_url
+        size = await ark.download(task.content.video_url, tmp_path / "clip.mp4")
+        assert size == (tmp_path / "clip.mp4").stat().st_size > 1000
+        await ark.delete(task_id)
+    assert sim.stats()["counters"]["tasks_created"] == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        CallFault(endpoint="get", kind="429", count=2, retry_after="3"),
+        CallFault(endpoint="get", kind="429", count=2),
+        CallFault(endpoint="get", kind="500", count=2),
+        CallFault(endpoint="get", kind="503", count=2),
+        CallFault(endpoint="get", kind="drop", count=2),
+        CallFault(endpoint="get", kind="stall", count=1, stall_seconds=1.5),
+        CallFault(endpoint="list", kind="503", count=1),
+        CallFault(endpoint="delete", kind="drop", count=1),
+    ],
+    ids=lambda f: f"{f.endpoint}-{f.kind}-{f.retry_after or ''}",
+)
+async def test_reads_recover_from_call_faults(sim: SimulatorServer, sleeps: Sleeps, fault: CallFault) -> None:
+    async with client(sim, sleeps, timeout=0.5) as ark:
+        task_id = await ark.create(request())
+        await finished(ark, task_id)
+        before = sim.stats()["counters"].get(f"requests.{fault.endpoint}", 0)
+        sim.arm(fault)
+        if fault.endpoint == "list":
+            assert (await ark.list(task_ids=[task_id])).total == 1
+        elif fault.endpoint == "delete":
+            await ark.delete(task_id)
+        else:
+            assert (await ark.get(task_id)).succeeded
+        calls = sim.stats()["counters"][f"requests.{fault.endpoint}"] - before
+    assert calls == fault.count + 1  # each faulty answer was retried once, then the real one
+    if fault.retry_after:
+        assert sleeps.waits[-2:] == [3.0, 3.0]  # Retry-After honoured
+    assert sim.stats()["counters"]["tasks_created"] == 1
+
+
+@pytest.mark.parametrize("kind", ["429", "503"])
+async def test_create_refusals_are_retried_and_5xx_is_never_resent(
+    sim: SimulatorServer, sleeps: Sleeps, kind: str
+) -> None:
+    sim.arm(CallFault(endpoint="create", kind=kind, count=2))  # type: ignore[arg-type]
+    async with client(sim, sleeps) as ark:
+        if kind == "429":
+            task_id = await ark.create(request())
+            assert (await finished(ark, task_id)).succeeded
+            assert sim.stats()["counters"]["requests.create"] == 3
+            assert sim.stats()["counters"]["tasks_created"] == 1
+        else:  # a 5xx may hide a created task: the client must not resend, whatever actually happened
+            with pytest.raises(AmbiguousCreate):
+                await ark.create(request())
+            assert sim.stats()["counters"]["requests.create"] == 1
+            assert sim.stats()["counters"].get("tasks_created", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [CallFault(endpoint="create", kind="500", phase="after"), CallFault(endpoint="create", kind="drop", phase="after"),
+     CallFault(endpoint="create", kind="stall", phase="after", stall_seconds=2.0)],
+    ids=["500", "drop", "stall"],
+)
+async def test_ambiguous_create_is_reconciled_to_the_orphan(sim: SimulatorServer, sleeps: Sleeps,
+                                                            fault: CallFault) -> None:
+    sim.arm(fault)
+    async with client(sim, sleeps, timeout=0.5) as ark:
+        with pytest.raises(AmbiguousCreate) as caught:
+            await ark.create(request(seed=777))
+        assert caught.value.seed == 777
+        orphan = await reconcile(ark, caught.value)
+        assert orphan is not None
+        assert orphan.seed == 777
+        assert (await finished(ark, orphan.id)).succeeded
+    stats = sim.stats()
+    assert stats["counters"]["requests.create"] == 1  # never resent
+    assert stats["counters"]["tasks_created"] == 1  # zero duplicates
+
+
+async def test_ambiguous_create_that_made_nothing_reconciles_to_none(sim: SimulatorServer, sleeps: Sleeps) -> None:
+    sim.arm(CallFault(endpoint="create", kind="500"))  # refused before any task existed
+    async with client(sim, sleeps) as ark:
+        with pytest.raises(AmbiguousCreate) as caught:
+            await ark.create(request(seed=9))
+        assert await reconcile(ark, caught.value) is None
+    assert sim.stats()["counters"].get("tasks_created", 0) == 0
+
+
+async def test_reconcile_picks_the_orphan_among_other_tasks(sim: SimulatorServer, sleeps: Sleeps) -> None:
+    async with client(sim, sleeps, timeout=0.5) as ark:
+        others = [await ark.create(request(seed=s)) for s in (1, 2, 3)]
+        sim.arm(CallFault(endpoint="create", kind="drop", phase="after"))
+        with pytest.raises(AmbiguousCreate) as caught:
+            await ark.create(request(seed=5))
+        orphan = await reconcile(ark, caught.value)
+    assert orphan is not None and orphan.id not in others and orphan.seed == 5
+    assert sim.stats()["counters"]["tasks_created"] == 4
+
+
+async def test_truncated_download_is_retried_to_a_complete_file(sim: SimulatorServer, sleeps: Sleeps,
+                                                                tmp_path: Path) -> None:
+    async with client(sim, sleeps) as ark:
+        task = await finished(ark, await ark.create(request()))
+        assert task.content is not None and task.content.video_url
+        whole = httpx.get(task.content.video_url).content
+        sim.arm(CallFault(endpoint="download", kind="truncate", count=2))
+        await ark.download(task.content.video_url, tmp_path / "clip.mp4")
+    assert hashlib.sha256((tmp_path / "clip.mp4").read_bytes()).digest() == hashlib.sha256(whole).digest()
+    assert list(tmp_path.iterdir()) == [tmp_path / "clip.mp4"]  # no temp file left behind
+
+
+@pytest.mark.parametrize(("outcome", "code"), [("failed", "OutputVideoSensitiveContentDetected"), ("expired", None)])
+async def test_task_faults_surface_with_their_code(sim: SimulatorServer, sleeps: Sleeps, outcome: str,
+                                                   code: str | None) -> None:
+    sim.arm(TaskFault(outcome=outcome))  # type: ignore[arg-type]
+    async with client(sim, sleeps) as ark:
+        task = await finished(ark, await ark.create(request()))
+    assert (task.status.value, task.terminal, task.succeeded) == (outcome, True, False)
+    assert (task.error.code if task.error else None) == code
