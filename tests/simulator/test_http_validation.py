@@ -135,7 +135,11 @@ def test_body_that_is_not_json_or_too_large(sim: SimulatorServer) -> None:
 
 @pytest.mark.parametrize(
     ("params", "param"),
-    [({"page_size": "0"}, "page_size"), ({"page_num": "501"}, "page_num"), ({"filter.status": "done"}, "filter.status")],
+    [
+        ({"page_size": "0"}, "page_size"),
+        ({"page_num": "501"}, "page_num"),
+        ({"filter.status": "done"}, "filter.status"),
+    ],
 )
 def test_list_rejects_bad_paging_and_filters(sim: SimulatorServer, params: dict[str, str], param: str) -> None:
     response = httpx.get(sim.base_url + TASKS, params=params, headers=AUTH)
