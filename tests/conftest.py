@@ -49,7 +49,8 @@ def make_image(path: Path, width: int, height: int, fmt: str = "PNG") -> Path:
 
 
 APPLE = STORYBOARDS / "assets" / "apple.png"
-FAST = SimConfig(speed=1000.0, queue_seconds=0.0)
+# Tests poll the list endpoint freely; the 1-per-second list limit has its own test.
+FAST = SimConfig(speed=1000.0, queue_seconds=0.0, list_qps=None)
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,10 @@ from orchestrator.api import retry as policy
 from orchestrator.api.errors import (
     AmbiguousCreate,
     ApiError,
+    BadRequest,
     ConnectionFailed,
     DownloadFailed,
+    NotFound,
     from_response,
     from_transport,
     strip_query,
@@ -79,9 +81,13 @@ class ArkClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ARK_API_KEY", "")
-        self._key = key if isinstance(key, SecretStr) else SecretStr(key)
-        if not self._key.get_secret_value():
+        plain = (key.get_secret_value() if isinstance(key, SecretStr) else key).strip()
+        if not plain:
             raise ConfigError("no API key: set ARK_API_KEY (or use the simulator backend)")
+        if not (plain.isascii() and plain.isprintable()):
+            # Checked here because httpx would otherwise echo the malformed header, key included, in its error.
+            raise ConfigError("the API key has characters a header cannot carry (check ARK_API_KEY for stray text)")
+        self._key = SecretStr(plain)
         self.base_url = (base_url or os.environ.get("ARK_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.max_attempts = max_attempts
         self.sleep = sleep
@@ -116,8 +122,25 @@ class ArkClient:
         return _parse(Task, await self._call("GET", _task_path(task_id)))
 
     async def delete(self, task_id: str) -> None:
-        """Cancel a queued task, or delete the record of a finished one."""
-        await self._call("DELETE", _task_path(task_id))
+        """Cancel a queued task, or delete the record of a finished one.
+
+        When an earlier attempt's answer was lost, a retry finds the work already done (404 after a delete, a
+        refusal naming the task cancelled after a cancel); both count as success, so deleting is idempotent.
+        """
+        attempts = 0
+
+        async def once() -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                await self._send("DELETE", _task_path(task_id))
+            except (NotFound, BadRequest) as exc:
+                if attempts == 1 or not (isinstance(exc, NotFound) or "cancelled" in (exc.message or "")):
+                    raise
+
+        async for attempt in self._retrying():
+            with attempt:
+                await once()
 
     async def list(
         self,
@@ -153,22 +176,26 @@ class ArkClient:
 
     async def _create_once(self, req: CreateTaskRequest, body: dict[str, Any]) -> str:
         started = self._clock()
+        response = await self._send_create(req, body, started)
         try:
-            response = await self._send("POST", TASKS_PATH, json=body)
             payload = response.json()
-            task_id = payload.get("id") if isinstance(payload, dict) else None
-            if not isinstance(task_id, str) or not task_id:
-                raise ApiError("create succeeded without a task id", status=response.status_code,
-                               method="POST", url=str(response.request.url))
-        except ApiError as exc:
-            kind = exc.kind if isinstance(exc, ConnectionFailed) else None
-            answered_ok = exc.status is not None and exc.status < 400  # the server took it but said nothing usable
-            if answered_ok or policy.create_reached_server(exc.status, kind):
-                raise self._ambiguous(req, started, exc) from exc
-            raise
         except ValueError as exc:  # 2xx with a body that is not JSON: the server took the request
             raise self._ambiguous(req, started, exc) from exc
+        task_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            error = ApiError("create succeeded without a task id", status=response.status_code, method="POST",
+                             url=str(response.request.url))
+            raise self._ambiguous(req, started, error) from error
         return task_id
+
+    async def _send_create(self, req: CreateTaskRequest, body: dict[str, Any], started: float) -> httpx.Response:
+        try:
+            return await self._send("POST", TASKS_PATH, json=body)
+        except ApiError as exc:
+            kind = exc.kind if isinstance(exc, ConnectionFailed) else None
+            if policy.create_reached_server(exc.status, kind):
+                raise self._ambiguous(req, started, exc) from exc
+            raise
 
     def _ambiguous(self, req: CreateTaskRequest, started: float, cause: BaseException) -> AmbiguousCreate:
         before = math.ceil(self._clock()) + CREATE_WINDOW_SLACK_S

@@ -7,6 +7,7 @@ task; duration, ratio, resolution and frames, when the request set them, narrow 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from orchestrator.api.client import ArkClient
 from orchestrator.api.errors import AmbiguousCreate
@@ -19,9 +20,11 @@ LIST_INTERVAL_S = 1.0  # the provider allows 1 list call per second per account
 log = logging.getLogger("orchestrator.api")
 
 
-async def reconcile(client: ArkClient, ambiguous: AmbiguousCreate) -> Task | None:
+async def reconcile(client: ArkClient, ambiguous: AmbiguousCreate, exclude: Collection[str] = ()) -> Task | None:
     """The task the ambiguous create made, or None; when several match, the newest (logged as a warning).
 
+    `exclude` holds the ids the caller already owns (journaled tasks of other shots): a storyboard may pin the
+    same seed on several shots, and a sibling's task must never be adopted as this create's orphan.
     Without a pinned seed (None or -1) nothing can be told apart safely, so this returns None without listing.
     """
     req = ambiguous.request
@@ -34,7 +37,7 @@ async def reconcile(client: ArkClient, ambiguous: AmbiguousCreate) -> Task | Non
             await client.sleep(LIST_INTERVAL_S)
         page = await client.list(page_num=page_num, page_size=LIST_PAGE_SIZE, model=req.model,
                                  service_tier=req.service_tier)  # unfiltered, the list shows only the default tier
-        found += [task for task in page.items if matches(task, ambiguous)]
+        found += [task for task in page.items if task.id not in exclude and matches(task, ambiguous)]
         if _last_page(page, page_num) or _before_window(page.items, ambiguous.created_after):
             break
     return _newest(found)

@@ -18,8 +18,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,51 +27,13 @@ from orchestrator import models as m
 from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.errors import ProviderError, invalid, queue_full, rpm_exceeded, task_not_found
 from orchestrator.simulator.faults import FaultBook, TaskFault
-from orchestrator.simulator.render import RenderJob, RenderResult, render
+from orchestrator.simulator.records import MediaBytes, SimTask, task_json
+from orchestrator.simulator.render import RenderJob, render
 from orchestrator.simulator.validation import CreateSpec
 
 _UTC8 = timedelta(hours=8)  # task ids carry the region's local creation time (observed: UTC+8)
 _ACTIVE = {"queued", "running"}
 _CANCELLED_TTL = 86_400.0
-
-
-@dataclass
-class MediaBytes:
-    """Decoded input images for one task, and the size that decides an adaptive ratio."""
-
-    first: bytes | None = None
-    last: bytes | None = None
-    like_size: tuple[int, int] | None = None
-
-
-@dataclass
-class SimTask:
-    """One task record, as the provider keeps it."""
-
-    id: str
-    spec: CreateSpec
-    media: MediaBytes
-    created_at: float
-    seed: int
-    ratio: str
-    width: int
-    height: int
-    frames: int
-    duration: int | None
-    run_for: float  # real-service seconds; divided by the current speed when checked, so speed can change live
-    forced: TaskFault | None
-    status: str = "queued"
-    updated_at: float = 0.0
-    started_at: float | None = None
-    error: dict[str, str] | None = None
-    render: Future[RenderResult] | None = None
-    files: dict[str, Path] = field(default_factory=dict)
-    urls_expire_at: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        """Completion tokens billed when it succeeds."""
-        return m.estimate_tokens(self.width, self.height, self.frames)
 
 
 class Backend:
@@ -99,6 +60,7 @@ class Backend:
             self.counters: Counter[str] = Counter()
             self._creates: dict[str, deque[float]] = {}
             self._events: list[dict[str, Any]] = []
+            self._last_list = float("-inf")
             self.faults.clear()
 
     def close(self) -> None:
@@ -155,7 +117,7 @@ class Backend:
     # --- files ---------------------------------------------------------------------------------------------
     def file_for(self, task_id: str, name: str, expires: str, signature: str) -> Path:
         """The file behind a signed URL; 403 when the signature is wrong or the URL has expired."""
-        if not hmac.compare_digest(signature, self._sign(task_id, name, expires)):
+        if not hmac.compare_digest(signature.encode(), self._sign(task_id, name, expires).encode()):
             raise ProviderError(403, "AccessDenied", "Request has invalid signature.")
         if self.clock() > float(expires):
             raise ProviderError(403, "AccessDenied", "Request has expired.")
@@ -186,6 +148,24 @@ class Backend:
         params = dict(p.partition("=")[::2] for p in query.split("&"))
         return self.file_for(task_id, name, params.get("expires", "0"), params.get("signature", "")).read_bytes()
 
+    def check_draft(self, draft_id: str) -> None:
+        """A draft_task item must name a succeeded draft task of this account."""
+        with self._lock:
+            task = self.tasks.get(draft_id)
+            if task is None or not task.spec.draft or task.status != "succeeded":
+                raise invalid("content", f"draft task {draft_id} does not exist or has not succeeded")
+
+    def admit_list(self) -> None:
+        """The list endpoint's per-account rate (1 per second on the real service), when configured."""
+        qps = self.config.list_qps
+        if qps is None:
+            return
+        with self._lock:
+            now = self.clock()
+            if now - self._last_list < 1.0 / qps:
+                raise ProviderError(429, "AccountRateLimitExceeded", "The list request rate limit is exceeded.")
+            self._last_list = now
+
     # --- control plane -------------------------------------------------------------------------------------
     def count(self, endpoint: str) -> None:
         """Count one request to an endpoint."""
@@ -209,9 +189,10 @@ class Backend:
     # --- the state machine ---------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
         for task in list(self.tasks.values()):
-            self._expire_or_vanish(task, now)
+            # Completion first: a run that ended before the deadline succeeded, whenever someone looks.
             if task.status == "running" and now >= (task.started_at or now) + task.run_for / self.config.speed:
                 self._complete(task, now)
+            self._expire_or_vanish(task, now)
         running = Counter(t.spec.model.id for t in self.tasks.values() if t.status == "running")
         queued = sorted((t for t in self.tasks.values() if t.status == "queued"),
                         key=lambda t: (-t.spec.priority, t.created_at))
@@ -313,30 +294,9 @@ class Backend:
             raise task_not_found(task_id)
         return task
 
-    # --- the task as JSON ----------------------------------------------------------------------------------
     def task_json(self, task: SimTask) -> dict[str, Any]:
-        """The task object of GET/LIST/callbacks (reference §4); queued/running tasks carry no content/usage."""
-        spec = task.spec
-        body: dict[str, Any] = {
-            "id": task.id, "model": spec.model.id, "status": task.status, "error": task.error,
-            "created_at": int(task.created_at), "updated_at": int(task.updated_at), "seed": task.seed,
-            "resolution": spec.resolution, "ratio": task.ratio, "framespersecond": m.FPS,
-            "service_tier": spec.service_tier, "execution_expires_after": spec.execution_expires_after,
-            "draft": spec.draft,
-        }
-        body.update({"frames": task.frames} if spec.frames else {"duration": task.duration})
-        if spec.model.generate_audio:
-            body["generate_audio"] = spec.generate_audio
-        if spec.model.priority:
-            body["priority"] = spec.priority
-        if spec.safety_identifier is not None:
-            body["safety_identifier"] = spec.safety_identifier
-        if task.status == "succeeded":
-            body["content"] = {"video_url": self.signed_url(task, "video.mp4")}
-            if spec.return_last_frame and not spec.draft:
-                body["content"]["last_frame_url"] = self.signed_url(task, "last_frame.png")
-            body["usage"] = {"completion_tokens": task.tokens, "total_tokens": task.tokens}
-        return body
+        """The task object of GET/LIST/callbacks (reference §4)."""
+        return task_json(task, self.signed_url)
 
 
 def _adaptive(like: tuple[int, int] | None) -> str:

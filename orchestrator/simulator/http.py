@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,11 +20,13 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from orchestrator import models as m
-from orchestrator.simulator.backend import Backend, MediaBytes
+from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.errors import ProviderError, internal, invalid, request_id, unauthenticated
 from orchestrator.simulator.faults import CallFault, TaskFault
+from orchestrator.simulator.records import MediaBytes
 from orchestrator.simulator.validation import CreateSpec, ImageInput, check_image, decode_data_url, validate_create
 
+log = logging.getLogger("orchestrator.simulator")
 API = "/api/v3/contents/generations/tasks"
 _STATUSES = {"queued", "running", "cancelled", "succeeded", "failed", "expired"}
 _TICK_SECONDS = 0.05
@@ -89,6 +92,9 @@ class _Api:
                 return _stamp(response, rid)
             except ProviderError as err:
                 return _stamp(JSONResponse(err.body(rid), err.status, headers=err.headers), rid)
+            except Exception:  # a simulator bug must still look like the provider: a JSON 500, not a reset
+                log.exception("simulator error on %s", name)
+                return _stamp(JSONResponse(internal().body(rid), 500), rid)
 
         return wrapped
 
@@ -99,12 +105,17 @@ class _Api:
             raise ProviderError(413, "RequestEntityTooLarge", "Request Entity Too Large", "")
         try:
             body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except ValueError:  # not JSON, not UTF-8, or a number too long to parse
             raise invalid("body", "the request body is not valid JSON") from None
         spec = validate_create(body)
+        if spec.draft_task_id is not None:
+            await asyncio.to_thread(self.backend.check_draft, spec.draft_task_id)
         media = await self._media(spec)
         task = await asyncio.to_thread(self.backend.create, spec, media)
-        return JSONResponse({"id": task.id})
+        answer = {"id": task.id}
+        if spec.safety_identifier is not None:
+            answer["safety_identifier"] = spec.safety_identifier
+        return JSONResponse(answer)
 
     async def _media(self, spec: CreateSpec) -> MediaBytes:
         media = MediaBytes()
@@ -112,7 +123,7 @@ class _Api:
             data = await self._image_bytes(image)
             if data is None:
                 continue  # asset:// ids are trusted library items with no bytes to check here
-            size = check_image(data, image.param, spec.model)
+            size = await asyncio.to_thread(check_image, data, image.param, spec.model)
             if image.role in {"", "first_frame"}:
                 media.first, media.like_size = data, size
             elif image.role == "last_frame":
@@ -126,7 +137,10 @@ class _Api:
             return decode_data_url(image.url, image.param)
         if image.url.startswith("asset://"):
             return None
-        own = await asyncio.to_thread(self.backend.read_own_url, image.url)
+        try:
+            own = await asyncio.to_thread(self.backend.read_own_url, image.url)
+        except ProviderError:  # an expired or deleted result: to the caller it is a URL that cannot be fetched
+            raise invalid(image.param, "resource download failed") from None
         if own is not None:
             return own
         return await _fetch(image.url, image.param)
@@ -137,6 +151,7 @@ class _Api:
 
     async def list_tasks(self, request: Request) -> Response:
         """GET /contents/generations/tasks with filter.* and paging."""
+        self.backend.admit_list()
         query = request.query_params
         status = query.get("filter.status")
         if status is not None and status not in _STATUSES:
@@ -179,9 +194,12 @@ class _Api:
     async def faults(self, request: Request) -> Response:
         """GET lists armed faults; POST arms one (a CallFault or a TaskFault); DELETE disarms all."""
         if request.method == "POST":
-            body = await request.json()
-            fault = TaskFault.model_validate(body) if "outcome" in body else CallFault.model_validate(body)
-            self.backend.faults.arm(fault)
+            try:
+                body = await request.json()
+                rule = TaskFault if isinstance(body, dict) and "outcome" in body else CallFault
+                self.backend.faults.arm(rule.model_validate(body))
+            except ValueError as exc:  # not JSON, or not a fault rule (pydantic errors are ValueErrors)
+                return JSONResponse({"error": str(exc)}, 400)
         elif request.method == "DELETE":
             self.backend.faults.clear()
         return JSONResponse({"armed": self.backend.faults.armed()})
@@ -193,8 +211,12 @@ class _Api:
     async def config(self, request: Request) -> Response:
         """GET the config; POST changes fields of it (e.g. {"speed": 50})."""
         if request.method == "POST":
-            for key, value in (await request.json()).items():
-                setattr(self.backend.config, key, value)
+            try:
+                changes = await request.json()
+                self.backend.config = self.backend.config.model_validate(
+                    {**self.backend.config.model_dump(), **changes})
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse(self.backend.config.model_dump(mode="json", exclude={"api_key"}))
 
 
@@ -238,7 +260,7 @@ def _stamp(response: Response, rid: str) -> Response:
 def _page(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= 500:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 500:
         raise invalid(name, f"{name} must be an integer in [1, 500]")
     return int(value)
 
@@ -262,7 +284,9 @@ async def _deliver(http: httpx.AsyncClient, event: dict[str, Any], after: asynci
     if after is not None:
         await asyncio.wait([after])
     for _attempt in range(1 + int(event["retries"])):
-        with contextlib.suppress(httpx.HTTPError):
+        try:
             response = await http.post(str(event["url"]), json=event["body"])
-            if response.is_success:
-                return
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError):
+            continue  # the receiver's problem, as with the provider: the task itself is unaffected
+        if response.is_success:
+            return

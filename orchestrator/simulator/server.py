@@ -32,7 +32,7 @@ class SimulatorServer:
         self.port: int = self._socket.getsockname()[1]
         self.backend.public_url = f"http://{_url_host(host)}:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(build_app(self.backend), log_level="warning",
-                                                     lifespan="on", access_log=False))
+                                                     lifespan="on", access_log=False, timeout_graceful_shutdown=1))
         self._thread: threading.Thread | None = None
 
     @property
@@ -67,7 +67,8 @@ class SimulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._socket.close()
-        self.backend.close()
+        if self._thread is None or not self._thread.is_alive():
+            self.backend.close()  # only once nothing can reach the render pool any more
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

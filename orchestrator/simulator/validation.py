@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,10 @@ def validate_create(body: Any) -> CreateSpec:
     """Check a create body; raise ProviderError with the provider's code for the first problem."""
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: text that cannot be stored or echoed back
+        raise invalid("body", "the request contains text that is not valid UTF-8") from None
     fields = {k: v for k, v in body.items() if v is not None}
     model_id = fields.get("model")
     if model_id is None:
@@ -91,14 +96,19 @@ def _split_content(content: list[Any]) -> tuple[str, list[ImageInput], list[str]
     for i, item in enumerate(content):
         param = f"content[{i}]"
         kind = item.get("type") if isinstance(item, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if kind == "text":
             prompt = _string(item, "text", param)
         elif kind in {"image_url", "video_url", "audio_url"}:
             url = _url(item, kind, param)
             role = item.get("role")
+            if role is not None and not isinstance(role, str):
+                raise invalid(f"{param}.role", "role must be a string")
             if kind == "image_url":
                 images.append(ImageInput(f"{param}.image_url", role or "", url))
             else:
+                if not url.startswith(("https://", "http://", "asset://")):
+                    raise invalid(f"{param}.{kind}", "the URL must be http(s):// or asset://")
                 (videos if kind == "video_url" else audios).append(url)
         elif kind == "draft_task":
             task = item.get("draft_task")
@@ -130,6 +140,8 @@ def _url(item: dict[str, Any], kind: str, param: str) -> str:
 def _mode(model: ModelSpec, images: list[ImageInput], videos: list[str], audios: list[str],
           draft_id: str | None) -> str:
     if draft_id is not None:
+        if not model.draft:
+            raise invalid("content", f"draft tasks are not supported by {model.id}")
         return "draft"
     roles = [img.role for img in images]
     framed = [r for r in roles if r in _FRAME_ROLES]
@@ -176,9 +188,15 @@ def _check_flags(fields: dict[str, Any]) -> None:
     for key in ("duration", "frames", "seed", "execution_expires_after", "priority"):
         if key in fields and (not isinstance(fields[key], int) or isinstance(fields[key], bool)):
             raise invalid(key, f"{key} must be an integer")
+    for key in ("duration", "frames", "seed", "execution_expires_after", "priority"):
+        if key in fields and not -(2**63) <= fields[key] < 2**63:
+            raise invalid(key, f"{key} is out of range")
     for key in ("resolution", "ratio", "service_tier", "callback_url", "safety_identifier"):
         if key in fields and not isinstance(fields[key], str):
             raise invalid(key, f"{key} must be a string")
+    callback = fields.get("callback_url")
+    if callback is not None and not callback.startswith(("http://", "https://")):
+        raise invalid("callback_url", "callback_url must be an http(s) URL")
 
 
 def _spec(model: ModelSpec, f: dict[str, Any], prompt: str, mode: str, images: list[ImageInput],
@@ -272,9 +290,10 @@ def check_image(data: bytes, param: str, model: ModelSpec) -> tuple[int, int]:
         raise invalid(param, "image size must be less than 30 MB")
     try:
         with Image.open(io.BytesIO(data)) as img:
-            fmt, width, height = (img.format or "").lower(), img.width, img.height
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise invalid(param, "image format is not supported") from None
+            fmt, (width, height) = (img.format or "").lower(), _upright_size(img)
+            img.load()  # a truncated or corrupt file is refused now, as the provider does, not failed later
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise invalid(param, "image format is not supported or the file is damaged") from None
     fmt = {"mpo": "jpeg"}.get(fmt, fmt)
     if fmt not in model.image_formats:
         raise invalid(param, f"image format {fmt} is not supported")
@@ -283,3 +302,9 @@ def check_image(data: bytes, param: str, model: ModelSpec) -> tuple[int, int]:
     if not m.IMAGE_MIN_ASPECT <= width / height <= m.IMAGE_MAX_ASPECT:
         raise invalid(param, f"image aspect ratio must be in [0.4, 2.5], got {width / height:.2f}")
     return width, height
+
+
+def _upright_size(img: Image.Image) -> tuple[int, int]:
+    """Size as displayed: EXIF orientations 5-8 turn the image a quarter, swapping width and height."""
+    orientation = img.getexif().get(0x0112, 1)
+    return (img.height, img.width) if orientation in {5, 6, 7, 8} else (img.width, img.height)

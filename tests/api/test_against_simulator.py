@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.api import AmbiguousCreate, ArkClient, CreateTaskRequest, Task
 from orchestrator.api.reconcile import reconcile
+from orchestrator.errors import ConfigError
 from orchestrator.simulator.faults import CallFault, TaskFault
 from orchestrator.simulator.server import SimulatorServer
 from tests.api.conftest import Sleeps
@@ -170,3 +171,37 @@ async def test_task_faults_surface_with_their_code(sim: SimulatorServer, sleeps:
         task = await finished(ark, await ark.create(request()))
     assert (task.status.value, task.terminal, task.succeeded) == (outcome, True, False)
     assert (task.error.code if task.error else None) == code
+
+
+async def test_delete_whose_answer_was_lost_still_succeeds(sim: SimulatorServer, sleeps: Sleeps) -> None:
+    sim.backend.config.queue_seconds = 1000.0  # stays queued, so the delete is a cancel
+    async with client(sim, sleeps) as ark:
+        task_id = await ark.create(request())
+        sim.arm(CallFault(endpoint="delete", kind="drop", phase="after"))
+        await ark.delete(task_id)
+        assert (await ark.get(task_id)).status.value == "cancelled"
+    assert sim.stats()["counters"]["requests.delete"] == 2
+
+
+async def test_reconcile_never_adopts_a_task_the_caller_already_owns(sim: SimulatorServer, sleeps: Sleeps) -> None:
+    async with client(sim, sleeps, timeout=0.5) as ark:
+        sibling = await ark.create(request(seed=42))  # another shot with the same pinned seed
+        sim.arm(CallFault(endpoint="create", kind="500"))  # refused: no task made this time
+        with pytest.raises(AmbiguousCreate) as caught:
+            await ark.create(request(seed=42))
+        assert (await reconcile(ark, caught.value)) is not None  # without exclusion the sibling looks like it
+        assert await reconcile(ark, caught.value, exclude={sibling}) is None
+
+
+@pytest.mark.parametrize("bad", ["key\nwith-newline-inside", "clé-non-ascii", "tab\tinside"])
+def test_unsendable_api_key_is_a_config_error_that_does_not_echo_it(bad: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ArkClient(bad, base_url="http://127.0.0.1:9/api/v3")
+    assert bad not in str(caught.value)
+    assert "with-newline" not in str(caught.value) and "non-ascii" not in str(caught.value)
+
+
+async def test_a_trailing_newline_from_an_env_file_is_stripped(sim: SimulatorServer, sleeps: Sleeps) -> None:
+    sim.backend.config.api_key = "exact-key"
+    async with ArkClient("exact-key\n", base_url=sim.base_url, sleep=sleeps) as ark:
+        assert (await ark.list()).total == 0

@@ -265,3 +265,32 @@ def test_control_plane_over_http(sim: SimulatorServer) -> None:
     control(sim.root_url, "reset")
     assert control(sim.root_url, "stats")["counters"] == {}
     assert APPLE.exists()
+
+
+def test_first_frame_fetched_from_an_http_url(sim: SimulatorServer, tmp_path: Any) -> None:
+    """The provider fetches image URLs itself; a 1:1 image makes adaptive resolve to 1:1."""
+    square = Image.new("RGB", (700, 700), (250, 120, 0))
+    square.save(tmp_path / "square.png")
+
+    class Files(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = (tmp_path / "square.png").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/square.png"
+        frame = {"type": "image_url", "image_url": {"url": url}, "role": "first_frame"}
+        content = [{"type": "text", "text": "go"}, frame]
+        task = wait(sim, create(sim, content=content, return_last_frame=True).json()["id"])
+    finally:
+        server.shutdown()
+    assert (task["status"], task["ratio"]) == ("succeeded", "1:1")
+    assert Image.open(io.BytesIO(httpx.get(task["content"]["last_frame_url"]).content)).size == (640, 640)
