@@ -1,0 +1,100 @@
+"""ffmpeg command lines are data: what each step asks of ffmpeg, asserted without running it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.assembly.errors import ClipInvalid
+from orchestrator.assembly.ffmpeg import (
+    VIDEO_CODEC_ARGS,
+    NormalizePlan,
+    concat_args,
+    concat_list,
+    normalize_args,
+    probe_args,
+)
+from orchestrator.assembly.pipeline import output_size
+from orchestrator.assembly.probe import ClipInfo, parse_probe
+
+
+def graph(argv: list[str]) -> str:
+    return argv[argv.index("-filter_complex") + 1]
+
+
+def test_chained_clip_drops_its_first_frame_and_the_matching_audio() -> None:
+    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 1, 120, True))
+    filters = graph(argv)
+    assert "trim=start_frame=1,setpts=PTS-STARTPTS" in filters
+    assert "atrim=start_sample=2000" in filters  # one frame at 24 fps is 2000 samples at 48 kHz
+    assert "apad=whole_len=240000" in filters and "atrim=end_sample=240000" in filters
+    assert "trim=end_frame=120" in filters
+    assert "afade=t=in:d=0.005" in filters and "afade=t=out:st=4.995000:d=0.005" in filters
+    assert argv[-3:] == ["-f", "matroska", "out.mkv"]
+    assert "anullsrc" not in " ".join(argv)
+
+
+def test_silent_clip_gets_generated_silence_and_geometry_is_fitted() -> None:
+    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 0, 121, False))
+    assert argv[argv.index("-f", 4) + 2: argv.index("-f", 4) + 4] == ["-i", "anullsrc=r=48000:cl=stereo"]
+    filters = graph(argv)
+    assert filters.startswith("[0:v:0]trim=start_frame=0")
+    assert "scale=1280:720:force_original_aspect_ratio=decrease" in filters
+    assert "pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p" in filters
+    assert "[1:a]aresample=48000" in filters
+
+
+def test_every_intermediate_uses_the_same_encoder_settings() -> None:
+    a = normalize_args(Path("a.mp4"), Path("a.mkv"), NormalizePlan(640, 360, 0, 49, True))
+    b = normalize_args(Path("b.mp4"), Path("b.mkv"), NormalizePlan(640, 360, 1, 48, False))
+    for argv in (a, b):
+        start = argv.index("-c:v")
+        assert tuple(argv[start:start + len(VIDEO_CODEC_ARGS)]) == VIDEO_CODEC_ARGS
+
+
+def test_join_copies_video_and_encodes_audio_once() -> None:
+    argv = concat_args(Path("list.txt"), Path("film.mp4"))
+    assert argv[argv.index("-f"): argv.index("-f") + 6] == ["-f", "concat", "-safe", "0", "-i", "list.txt"]
+    assert argv[argv.index("-c:v") + 1] == "copy"
+    assert argv[argv.index("-c:a") + 1] == "aac"
+    assert "+faststart" in argv
+
+
+def test_concat_list_quotes_paths() -> None:
+    assert concat_list([Path("/a/it's.mkv"), Path("/b.mkv")]) == "file '/a/it'\\''s.mkv'\nfile '/b.mkv'\n"
+
+
+def test_probe_decodes_strictly() -> None:
+    assert probe_args(Path("x.mp4"))[:6] == ["-hide_banner", "-nostdin", "-xerror", "-err_detect", "explode", "-i"]
+
+
+REPORT = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'clip.mp4':
+  Duration: 00:00:05.04, start: 0.000000, bitrate: 1642 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1248x704, \
+1514 kb/s, 24 fps, 24 tbr, 12288 tbn (default)
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 124 kb/s (default)
+frame=   60 fps=0.0 q=-0.0 size=N/A time=00:00:02.50
+frame=  121 fps=0.0 q=-0.0 Lsize=N/A time=00:00:05.00
+"""
+
+
+def test_probe_report_is_parsed() -> None:
+    info = parse_probe(Path("clip.mp4"), REPORT)
+    assert (info.video_codec, info.pix_fmt, info.width, info.height, info.fps, info.frames) == (
+        "h264", "yuv420p", 1248, 704, 24.0, 121)
+    assert (info.audio_codec, info.audio_rate, info.audio_channels, info.duration) == ("aac", 48000, "mono", 5.04)
+
+
+def test_probe_report_without_video_is_invalid() -> None:
+    with pytest.raises(ClipInvalid, match="no decodable video"):
+        parse_probe(Path("a.wav"), "Stream #0:0: Audio: pcm_s16le, 48000 Hz, mono, s16\nframe=    0\n")
+
+
+def _info(w: int, h: int, frames: int) -> ClipInfo:
+    return ClipInfo(Path("x"), "h264", "yuv420p", w, h, 24.0, frames, frames / 24, None, None, None)
+
+
+def test_output_size_follows_most_frames() -> None:
+    assert output_size([_info(1248, 704, 121), _info(1280, 720, 97), _info(1280, 720, 97)]) == (1280, 720)
+    assert output_size([_info(1248, 704, 241), _info(1280, 720, 97)]) == (1248, 704)

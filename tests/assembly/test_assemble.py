@@ -1,0 +1,110 @@
+"""Assembly with real ffmpeg on generated clips: exact frame counts after chained trims, audio length, mixed
+inputs, truncated inputs, caching, and crash safety."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.assembly.errors import ClipInvalid
+from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME
+from orchestrator.assembly.pipeline import OutputClip, assemble_output
+from orchestrator.assembly.probe import audio_samples, probe
+from tests.assembly.conftest import make_clip
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_three_chained_clips_drop_two_repeated_frames(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", tone=300 + 100 * i) for i in range(3)]
+    entries = [OutputClip(f"s{i}", c, chained=i > 0) for i, c in enumerate(clips)]
+    out = run(assemble_output(entries, tmp_path / "film.mp4", tmp_path / "cache"))
+    assert out.film.frames == 3 * 121 - 2 == 361
+    info = run(probe(tmp_path / "film.mp4"))
+    assert (info.frames, info.width, info.height, info.fps) == (361, 320, 180, 24.0)
+    assert (info.video_codec, info.pix_fmt, info.audio_codec, info.audio_rate) == ("h264", "yuv420p", "aac", 48000)
+    samples = run(audio_samples(tmp_path / "film.mp4"))
+    assert abs(samples - 361 * SAMPLES_PER_FRAME) <= SAMPLES_PER_FRAME  # no drift: audio = video within a frame
+
+
+def test_cut_joins_keep_every_frame(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49) for i in range(2)]
+    out = run(assemble_output([OutputClip(f"s{i}", c, False) for i, c in enumerate(clips)], tmp_path / "f.mp4",
+                              tmp_path / "cache"))
+    assert out.film.frames == 98
+
+
+def test_clip_without_audio_gets_exact_silence(tmp_path: Path) -> None:
+    loud = make_clip(tmp_path / "loud.mp4", frames=49)
+    mute = make_clip(tmp_path / "mute.mp4", frames=49, audio=False)
+    out = run(assemble_output([OutputClip("a", loud, False), OutputClip("b", mute, True)], tmp_path / "f.mp4",
+                              tmp_path / "cache"))
+    assert out.film.frames == 97
+    assert abs(out.film.audio_samples - 97 * SAMPLES_PER_FRAME) <= SAMPLES_PER_FRAME
+
+
+def test_mixed_sizes_and_rates_are_normalised(tmp_path: Path) -> None:
+    wide = make_clip(tmp_path / "a.mp4", frames=121, size="320x180")
+    other = make_clip(tmp_path / "b.mp4", frames=49, size="312x176")
+    fast = make_clip(tmp_path / "c.mp4", frames=60, size="320x180", rate=30)  # 2 s at 30 fps -> 48 frames at 24
+    out = run(assemble_output([OutputClip("a", wide, False), OutputClip("b", other, False),
+                               OutputClip("c", fast, False)], tmp_path / "f.mp4", tmp_path / "cache"))
+    assert (out.width, out.height) == (320, 180)
+    assert out.film.frames == 121 + 49 + 48
+
+
+def test_truncated_clip_is_rejected_naming_the_file(tmp_path: Path) -> None:
+    whole = make_clip(tmp_path / "whole.mp4", frames=121)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ClipInvalid, match=r"cut\.mp4: .*truncated|cut\.mp4: not a readable video"):
+        run(assemble_output([OutputClip("a", cut, False)], tmp_path / "f.mp4", tmp_path / "cache"))
+    assert not (tmp_path / "f.mp4").exists()
+
+
+def test_rerun_reuses_intermediates(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49) for i in range(2)]
+    entries = [OutputClip(f"s{i}", c, i > 0) for i, c in enumerate(clips)]
+    first = run(assemble_output(entries, tmp_path / "f.mp4", tmp_path / "cache"))
+    second = run(assemble_output(entries, tmp_path / "g.mp4", tmp_path / "cache"))
+    assert [p.reused for p in first.parts] == [False, False]
+    assert [p.reused for p in second.parts] == [True, True]
+    assert (tmp_path / "f.mp4").read_bytes() == (tmp_path / "g.mp4").read_bytes()
+
+
+CRASH_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from orchestrator.assembly.pipeline import OutputClip, assemble_output
+clips = [OutputClip(f"s{i}", Path(p), i > 0) for i, p in enumerate(sys.argv[3:])]
+asyncio.run(assemble_output(clips, Path(sys.argv[1]), Path(sys.argv[2]), workers=1))
+"""
+
+
+def test_a_kill_mid_assembly_leaves_no_final_file_and_the_rerun_completes(tmp_path: Path) -> None:
+    clips = [str(make_clip(tmp_path / f"c{i}.mp4", frames=241, size="640x360", tone=300 + 50 * i)) for i in range(3)]
+    cache, film = tmp_path / "cache", tmp_path / "film.mp4"
+    process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(film), str(cache), *clips],
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (cache.exists() and any(p.name.endswith(".part") for p in cache.iterdir())):
+        assert time.monotonic() < deadline and process.poll() is None, "never saw a normalisation in progress"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # the python process and its ffmpeg child, mid-write
+    process.wait()
+    assert not film.exists()
+    finished = [p for p in cache.iterdir() if p.suffix == ".mkv" and not p.name.startswith(".")]
+    for done in finished:  # whatever has its final name is complete
+        assert run(probe(done)).frames in {240, 241}
+    out = run(assemble_output([OutputClip(f"s{i}", Path(p), i > 0) for i, p in enumerate(clips)], film, cache))
+    assert out.film.frames == 3 * 241 - 2
+    assert sum(p.reused for p in out.parts) == len(finished)
