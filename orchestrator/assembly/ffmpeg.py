@@ -78,3 +78,133 @@ def concat_args(list_file: Path, dest: Path) -> list[str]:
     return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
             "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), *BITEXACT,
             "-movflags", "+faststart", "-f", "mp4", str(dest)]
+
+
+# --- Transitions and finishing --------------------------------------------------------------------------------
+
+
+def crossfade_graph(frames: list[int], fades: list[bool], fade_frames: int) -> tuple[str, int]:
+    """The filter graph joining N intermediates, crossfading where `fades[i]` (the join before input i+1) and
+    cutting elsewhere; returns (graph ending in [v] and [a], film frames). Offsets are whole frames, so exact."""
+    fade_s = fade_frames / FPS
+    # One time base for every video link: xfade refuses inputs whose time bases differ (concat outputs 1/1e6).
+    frame_clock = f"settb=1/{FPS},setpts=N"
+    steps = [f"[{i}:v]{frame_clock}[in{i}]" for i in range(len(frames))]
+    video, audio, total = "[in0]", "[0:a]", frames[0]
+    for i in range(1, len(frames)):
+        v_out, a_out = f"[v{i}]", f"[a{i}]"
+        if fades[i - 1]:
+            steps.append(f"{video}[in{i}]xfade=transition=fade:duration={fade_s:.6f}:"
+                         f"offset={(total - fade_frames) / FPS:.6f},{frame_clock}{v_out}")
+            steps.append(f"{audio}[{i}:a]acrossfade=d={fade_s:.6f}:c1=tri:c2=tri{a_out}")
+            total += frames[i] - fade_frames
+        else:
+            steps.append(f"{video}[in{i}]concat=n=2:v=1:a=0,{frame_clock}{v_out}")
+            steps.append(f"{audio}[{i}:a]concat=n=2:v=0:a=1{a_out}")
+            total += frames[i]
+        video, audio = v_out, a_out
+    steps.append(f"{video}format=yuv420p[v]")
+    steps.append(f"{audio}anull[a]")
+    return ";".join(steps), total
+
+
+def crossfade_args(parts: list[Path], graph: str, dest: Path) -> list[str]:
+    """Join intermediates through one filter graph (needed when any join crossfades); audio kept as PCM."""
+    inputs = [arg for p in parts for arg in ("-i", str(p))]
+    return [*QUIET, *inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *VIDEO_CODEC_ARGS,
+            "-c:a", "pcm_s16le", *BITEXACT, "-f", "matroska", str(dest)]
+
+
+@dataclass(frozen=True)
+class AudioFinish:
+    """What the film's audio becomes: clip audio, muted, or a soundtrack (ducked under the clips or replacing them),
+    optionally normalised to an integrated loudness."""
+
+    mode: str  # clips | mute | soundtrack
+    soundtrack: Path | None = None
+    duck: bool = True
+    loudness_lufs: float | None = None
+    measured: dict[str, str] | None = None  # loudnorm's first-pass measurement, for the second pass
+
+
+def audio_graph(finish: AudioFinish, seconds: float) -> str:
+    """The audio filter graph from the joined film ([0:a]) and the soundtrack ([1:a]) to [out]."""
+    length = f"apad=whole_dur={seconds:.6f},atrim=end={seconds:.6f}"
+    if finish.mode == "mute":
+        chain = f"[0:a]volume=0,{length}"
+    elif finish.mode == "soundtrack" and finish.duck:
+        # The clips' own sound (dialogue, effects) pushes the music down while it plays.
+        chain = (f"[1:a]aformat=channel_layouts=stereo,aresample={AUDIO_RATE},{length}[music];"
+                 "[0:a]asplit=2[voice][key];"
+                 "[music][key]sidechaincompress=threshold=0.03:ratio=8:attack=20:release=300[ducked];"
+                 "[ducked][voice]amix=inputs=2:duration=first:normalize=0")
+    elif finish.mode == "soundtrack":
+        chain = f"[1:a]aformat=channel_layouts=stereo,aresample={AUDIO_RATE},{length}"
+    else:
+        chain = "[0:a]anull"
+    # Mixing and compression may end a little early; the film's audio is always exactly the video's length.
+    return f"{chain},{length}" + _loudness(finish) + "[out]"
+
+
+def _loudness(finish: AudioFinish) -> str:
+    if finish.loudness_lufs is None:
+        return ""
+    base = f",loudnorm=I={finish.loudness_lufs}:TP=-1.5:LRA=11"
+    if finish.measured is None:
+        return base + ":print_format=json"
+    m = finish.measured
+    return (base + f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
+            f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
+            f",aresample={AUDIO_RATE}")
+
+
+def loudness_measure_args(joined: Path, finish: AudioFinish, seconds: float) -> list[str]:
+    """First loudnorm pass: measure the finished mix; the JSON comes out on stderr."""
+    inputs = ["-i", str(joined), *(["-i", str(finish.soundtrack)] if finish.soundtrack else [])]
+    return ["-hide_banner", "-nostdin", *inputs, "-filter_complex", audio_graph(finish, seconds),
+            "-map", "[out]", "-f", "null", "-"]
+
+
+def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float) -> list[str]:
+    """The final file: video copied, audio finished and encoded once to AAC 48 kHz, index at the front."""
+    inputs = ["-i", str(joined), *(["-i", str(finish.soundtrack)] if finish.soundtrack else [])]
+    return [*QUIET, *inputs, "-filter_complex", audio_graph(finish, seconds), "-map", "0:v:0", "-map", "[out]",
+            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), *BITEXACT,
+            "-movflags", "+faststart", "-f", "mp4", str(dest)]
+
+
+def concat_pcm_args(list_file: Path, dest: Path) -> list[str]:
+    """Join intermediates losslessly (video copy, PCM audio kept) when finishing work follows."""
+    return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
+            "-c", "copy", *BITEXACT, "-f", "matroska", str(dest)]
+
+
+def copy_concat_args(list_file: Path, dest: Path) -> list[str]:
+    """Fast path: stream-copy the original clips, video and audio, when nothing needs re-encoding."""
+    return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
+            "-c", "copy", *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
+
+
+# --- QC: frames and levels at the joins
+
+
+def header_args(path: Path) -> list[str]:
+    """Read the header and decode one frame: the film's size, without the full decode of `probe_args`."""
+    return ["-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+
+
+def seam_frames_args(path: Path, frames: list[int], width: int, height: int) -> list[str]:
+    """Only the listed frames (0-based, ascending, non-empty), scaled to `width`x`height`, as raw rgb24 on stdout.
+
+    One pass selects every frame QC needs; `-frames:v` lets ffmpeg stop after the last one instead of decoding on.
+    """
+    picks = "+".join(f"eq(n\\,{n})" for n in frames)  # `\,` so the filtergraph does not split the expression
+    return [*QUIET, "-i", str(path), "-map", "0:v:0", "-vf", f"select={picks},scale={width}:{height}:flags=area",
+            "-fps_mode", "passthrough", "-frames:v", str(len(frames)), "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "pipe:1"]
+
+
+def loudness_args(path: Path) -> list[str]:
+    """EBU R128 scan of the first audio stream; the summary (`I: -23.0 LUFS`) is logged at info level on stderr."""
+    return ["-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+            "-af", "ebur128=framelog=verbose", "-f", "null", "-"]  # framelog=verbose: no line per 100 ms block

@@ -1,15 +1,15 @@
-"""Join intermediates into the film: concat demuxer with video stream copy and one audio encode, then verify and
-rename. No file with the final name is ever partial."""
+"""Join intermediates into the film: concat demuxer with video stream copy, verification, atomic rename.
+No file with the final name is ever partial."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.errors import AssemblyError
-from orchestrator.assembly.ffmpeg import FPS, SAMPLES_PER_FRAME, concat_args, concat_list
-from orchestrator.assembly.normalize import Intermediate
+from orchestrator.assembly.ffmpeg import FPS, SAMPLES_PER_FRAME, concat_list
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
 from orchestrator.assembly.process import run_ffmpeg
 
@@ -27,22 +27,25 @@ class Film:
     info: ClipInfo
 
 
-async def join(parts: list[Intermediate], dest: Path) -> Film:
-    """Concatenate intermediates into `dest`, verify frames, streams and audio length, then rename into place."""
-    if not parts:
-        raise AssemblyError(f"{dest}: an output needs at least one clip")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(4)
-    listing = dest.with_name(f".{dest.name}.{token}.txt")
-    part = dest.with_name(f".{dest.name}.{token}.part.mp4")
+def temp_beside(dest: Path, suffix: str) -> Path:
+    """A hidden, unique name next to `dest` (same filesystem, so the final rename is atomic)."""
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{suffix}")
+
+
+async def concat(paths: list[Path], dest: Path, argv: Callable[[Path, Path], list[str]]) -> None:
+    """Run a concat-demuxer join of `paths` into `dest` with the argv builder given."""
+    listing = temp_beside(dest, ".txt")
     try:
-        listing.write_text(concat_list([p.path.resolve() for p in parts]), encoding="utf-8")
-        await run_ffmpeg(concat_args(listing, part))
-        film = await verify(part, sum(p.frames for p in parts))
-        part.replace(dest)
+        listing.write_text(concat_list([p.resolve() for p in paths]), encoding="utf-8")
+        await run_ffmpeg(argv(listing, dest))
     finally:
         listing.unlink(missing_ok=True)
-        part.unlink(missing_ok=True)
+
+
+async def publish(part: Path, dest: Path, frames: int) -> Film:
+    """Verify the finished temp file and rename it to its final name."""
+    film = await verify(part, frames)
+    part.replace(dest)
     return Film(dest, film.frames, film.seconds, film.audio_samples, film.info)
 
 

@@ -1,15 +1,17 @@
-"""One output from its clips: decide the geometry and which joins are chained (pure), normalise every clip in
-parallel up to the core count, join, verify."""
+"""One output from its clips: decide geometry, joins and audio work (pure), normalise every clip in parallel up to
+the core count, join (copy when possible), finish, verify, rename."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.assembly.join import Film, join
+from orchestrator.assembly.ffmpeg import AudioFinish, concat_args, concat_pcm_args, copy_concat_args
+from orchestrator.assembly.finish import Transitions, can_copy_originals, crossfade, finish_audio, plan_transitions
+from orchestrator.assembly.join import Film, concat, publish, temp_beside
 from orchestrator.assembly.normalize import Intermediate, normalize
 from orchestrator.assembly.probe import ClipInfo, probe
 
@@ -24,6 +26,23 @@ class OutputClip:
 
 
 @dataclass(frozen=True)
+class AssemblySettings:
+    """The storyboard's `assembly:` section, resolved (paths absolute)."""
+
+    transition: str = "cut"
+    crossfade_seconds: float = 0.5
+    audio: str = "clips"  # clips | mute | soundtrack
+    soundtrack: Path | None = None
+    duck: bool = True  # soundtrack under the clips' own audio (ducked), or replacing it
+    loudness_lufs: float | None = None
+
+    @property
+    def audio_work(self) -> bool:
+        """True when the clips' audio cannot simply be carried over."""
+        return self.audio != "clips" or self.loudness_lufs is not None
+
+
+@dataclass(frozen=True)
 class AssembledOutput:
     """The film plus what went into it, for the report."""
 
@@ -31,6 +50,8 @@ class AssembledOutput:
     parts: tuple[Intermediate, ...]
     width: int
     height: int
+    fast_path: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def output_size(infos: list[ClipInfo]) -> tuple[int, int]:
@@ -42,16 +63,55 @@ def output_size(infos: list[ClipInfo]) -> tuple[int, int]:
 
 
 async def assemble_output(clips: list[OutputClip], dest: Path, cache_dir: Path,
-                          workers: int | None = None) -> AssembledOutput:
+                          settings: AssemblySettings | None = None, workers: int | None = None) -> AssembledOutput:
     """Make one film from its clips; chained entries drop their repeated first frame."""
-    infos = await asyncio.gather(*(probe(c.path) for c in clips))
-    width, height = output_size(list(infos))
+    settings = settings or AssemblySettings()
+    infos = list(await asyncio.gather(*(probe(c.path) for c in clips)))
+    width, height = output_size(infos)
+    chained = [False, *(c.chained for c in clips[1:])]
+    fading = settings.transition == "crossfade" and not all(chained[1:])
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not fading and can_copy_originals(infos, chained, settings.audio_work):
+        part = temp_beside(dest, ".part.mp4")
+        try:
+            await concat([c.path for c in clips], part, copy_concat_args)
+            film = await publish(part, dest, sum(i.frames for i in infos))
+        finally:
+            part.unlink(missing_ok=True)
+        return AssembledOutput(film, (), width, height, fast_path=True)
+    parts = await _normalize_all(clips, infos, chained, width, height, cache_dir, workers)
+    names = [c.shot_id for c in clips]
+    plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
+    film = await _join_and_finish(parts, plan, settings, dest)
+    return AssembledOutput(film, tuple(parts), width, height, warnings=plan.warnings)
+
+
+async def _normalize_all(clips: list[OutputClip], infos: list[ClipInfo], chained: list[bool], width: int,
+                         height: int, cache_dir: Path, workers: int | None) -> list[Intermediate]:
     limit = asyncio.Semaphore(workers or os.cpu_count() or 2)
 
-    async def one(clip: OutputClip, info: ClipInfo) -> Intermediate:
+    async def one(clip: OutputClip, info: ClipInfo, skip: bool) -> Intermediate:
         async with limit:
-            return await normalize(clip.path, width, height, clip.chained, cache_dir, info)
+            return await normalize(clip.path, width, height, skip, cache_dir, info)
 
-    parts = await asyncio.gather(*(one(c, i) for c, i in zip(clips, infos, strict=True)))
-    film = await join(list(parts), dest)
-    return AssembledOutput(film, tuple(parts), width, height)
+    return list(await asyncio.gather(*(one(c, i, s) for c, i, s in zip(clips, infos, chained, strict=True))))
+
+
+async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
+                           dest: Path) -> Film:
+    joined, final = temp_beside(dest, ".joined.mkv"), temp_beside(dest, ".part.mp4")
+    try:
+        if any(plan.fades):
+            frames = await crossfade(parts, plan, joined)
+        else:
+            frames = sum(p.frames for p in parts)
+            if not settings.audio_work:  # straight to the film: video copied, audio encoded once
+                await concat([p.path for p in parts], final, concat_args)
+                return await publish(final, dest, frames)
+            await concat([p.path for p in parts], joined, concat_pcm_args)
+        finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
+        await finish_audio(joined, final, finish, frames)
+        return await publish(final, dest, frames)
+    finally:
+        joined.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)

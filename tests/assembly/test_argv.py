@@ -98,3 +98,28 @@ def _info(w: int, h: int, frames: int) -> ClipInfo:
 def test_output_size_follows_most_frames() -> None:
     assert output_size([_info(1248, 704, 121), _info(1280, 720, 97), _info(1280, 720, 97)]) == (1280, 720)
     assert output_size([_info(1248, 704, 241), _info(1280, 720, 97)]) == (1248, 704)
+
+
+def test_crossfade_graph_offsets_are_whole_frames() -> None:
+    from orchestrator.assembly.ffmpeg import crossfade_graph
+
+    graph, frames = crossfade_graph([49, 48, 49], [False, True], 12)
+    assert frames == 49 + 48 + 49 - 12
+    assert "[in0][in1]concat=n=2:v=1:a=0" in graph
+    assert "xfade=transition=fade:duration=0.500000:offset=3.541667" in graph  # (97 - 12) / 24
+    assert "acrossfade=d=0.500000" in graph
+    assert graph.count("settb=1/24,setpts=N") == 5
+
+
+def test_audio_finishing_graphs() -> None:
+    from orchestrator.assembly.ffmpeg import AudioFinish, audio_graph
+
+    assert audio_graph(AudioFinish("mute"), 2.0).startswith("[0:a]volume=0")
+    ducked = audio_graph(AudioFinish("soundtrack", Path("m.wav"), duck=True), 2.0)
+    assert "sidechaincompress" in ducked and "amix=inputs=2" in ducked and ducked.endswith("[out]")
+    assert "sidechaincompress" not in audio_graph(AudioFinish("soundtrack", Path("m.wav"), duck=False), 2.0)
+    first = audio_graph(AudioFinish("clips", loudness_lufs=-14), 2.0)
+    assert "loudnorm=I=-14:TP=-1.5:LRA=11:print_format=json" in first
+    measured = {"input_i": "-20", "input_tp": "-3", "input_lra": "2", "input_thresh": "-30", "target_offset": "0.1"}
+    second = audio_graph(AudioFinish("clips", loudness_lufs=-14, measured=measured), 2.0)
+    assert "measured_I=-20" in second and "linear=true" in second

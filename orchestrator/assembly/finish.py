@@ -1,0 +1,87 @@
+"""Finishing: transitions that need a filter graph, the film's audio (mute, soundtrack with ducking, loudness),
+and the fast path that copies the originals when nothing needs re-encoding."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.assembly.errors import AssemblyError
+from orchestrator.assembly.ffmpeg import (
+    FPS,
+    AudioFinish,
+    crossfade_args,
+    crossfade_graph,
+    finish_args,
+    loudness_measure_args,
+)
+from orchestrator.assembly.normalize import Intermediate
+from orchestrator.assembly.probe import ClipInfo
+from orchestrator.assembly.process import run_ffmpeg
+
+_JSON_BLOCK = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Which joins crossfade, after degrading those a clip is too short for; warnings say which degraded."""
+
+    fades: list[bool]  # fades[i]: the join between part i and part i+1
+    fade_frames: int
+    warnings: list[str]
+
+
+def plan_transitions(parts: list[Intermediate], chained: list[bool], names: list[str], crossfade: bool,
+                     seconds: float) -> Transitions:
+    """Crossfade every join that is not a chain edge; a clip too short to give frames to both its fades (and keep
+    one of its own) makes its joins cuts instead, with a warning."""
+    fade_frames = max(1, round(seconds * FPS))
+    fades = [crossfade and not chained[i + 1] for i in range(len(parts) - 1)]
+    warnings = []
+    for i, part in enumerate(parts):
+        used = (fades[i - 1] if i > 0 else False) + (fades[i] if i < len(fades) else False)
+        if used and part.frames < used * fade_frames + 1:
+            for j in (i - 1, i):
+                if 0 <= j < len(fades) and fades[j]:
+                    fades[j] = False
+                    warnings.append(f"{names[j]} -> {names[j + 1]}: {names[i]} is too short for a "
+                                    f"{seconds:g} s crossfade; cut instead")
+    return Transitions(fades, fade_frames, warnings)
+
+
+async def crossfade(parts: list[Intermediate], plan: Transitions, dest: Path) -> int:
+    """Join through one filter graph; returns the film's frame count."""
+    graph, frames = crossfade_graph([p.frames for p in parts], plan.fades, plan.fade_frames)
+    await run_ffmpeg(crossfade_args([p.path for p in parts], graph, dest))
+    return frames
+
+
+async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int) -> None:
+    """Encode the final file with its finished audio; loudness takes a measuring pass first (two-pass loudnorm)."""
+    seconds = frames / FPS
+    if finish.loudness_lufs is not None:
+        report = await run_ffmpeg(loudness_measure_args(joined, finish, seconds))
+        finish = AudioFinish(finish.mode, finish.soundtrack, finish.duck, finish.loudness_lufs, _measured(report))
+    await run_ffmpeg(finish_args(joined, dest, finish, seconds))
+
+
+def _measured(report: str) -> dict[str, str]:
+    found = _JSON_BLOCK.findall(report)
+    if not found:
+        raise AssemblyError("loudnorm printed no measurement")
+    values: dict[str, str] = json.loads(found[-1])
+    if values.get("input_i") in {"-inf", "inf"}:  # pure silence has no loudness to correct
+        values.update(input_i="-70", input_tp="-70", input_thresh="-80", target_offset="0")
+    return values
+
+
+def can_copy_originals(infos: list[ClipInfo], chained: list[bool], needs_audio_work: bool) -> bool:
+    """The fast path: no trims, no audio work, and every clip encoded alike, so the originals join by copy."""
+    if any(chained[1:]) or needs_audio_work:
+        return False
+    first = infos[0]
+    same = [(i.video_codec, i.pix_fmt, i.width, i.height, i.fps, i.audio_codec, i.audio_rate, i.audio_channels)
+            for i in infos]
+    return first.has_audio and first.fps == FPS and all(s == same[0] for s in same)

@@ -1,0 +1,107 @@
+"""Transitions and audio finishing with real ffmpeg: crossfade arithmetic, degrading to cuts, the fast path,
+mute, soundtrack replacing or ducked under the clips, and loudness to target."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME
+from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, assemble_output
+from tests.assembly.conftest import FFMPEG, make_clip
+
+RATE = 48_000
+
+
+def assemble(tmp_path: Path, clips: list[OutputClip], **settings: object) -> object:
+    return asyncio.run(assemble_output(clips, tmp_path / "film.mp4", tmp_path / "cache",
+                                       AssemblySettings(**settings)))  # type: ignore[arg-type]
+
+
+def samples(path: Path) -> np.ndarray:
+    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(RATE),
+                          "-f", "s16le", "pipe:1"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.int16).astype(np.float64) / 32768
+
+
+def level_at(signal: np.ndarray, start_s: float, end_s: float, hz: float) -> float:
+    """Amplitude of one frequency in a stretch of audio (FFT bin magnitude, normalised)."""
+    part = signal[int(start_s * RATE): int(end_s * RATE)]
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+    return float(spectrum[round(hz * len(part) / RATE)] / len(part))
+
+
+def integrated_lufs(path: Path) -> float:
+    report = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0", "-af", "ebur128",
+                             "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    return float(re.findall(r"I:\s+(-?\d+(?:\.\d+)?) LUFS", report)[-1])
+
+
+def test_crossfades_overlap_exactly_and_chain_edges_never_fade(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49, tone=300 + 100 * i) for i in range(3)]
+    entries = [OutputClip("a", clips[0], False), OutputClip("b", clips[1], True), OutputClip("c", clips[2], False)]
+    out = assemble(tmp_path, entries, transition="crossfade", crossfade_seconds=0.5)
+    assert out.film.frames == 49 + 48 + 49 - 12  # one chained trim, one 12-frame crossfade
+    assert abs(out.film.audio_samples - out.film.frames * SAMPLES_PER_FRAME) <= SAMPLES_PER_FRAME
+    assert not out.warnings
+
+
+def test_a_clip_too_short_for_its_crossfades_degrades_to_cuts(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=n, tone=300 + 100 * i) for i, n in enumerate((49, 10, 49))]
+    out = assemble(tmp_path, [OutputClip(s, c, False) for s, c in zip("abc", clips, strict=True)],
+                   transition="crossfade", crossfade_seconds=0.5)
+    assert out.film.frames == 49 + 10 + 49
+    assert len(out.warnings) == 2 and "too short" in out.warnings[0]
+
+
+def test_fast_path_copies_alike_originals(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49, tone=300 + 100 * i) for i in range(2)]
+    fast = assemble(tmp_path, [OutputClip(f"s{i}", c, False) for i, c in enumerate(clips)])
+    assert fast.fast_path and fast.parts == () and fast.film.frames == 98
+    slow = assemble(tmp_path, [OutputClip(f"s{i}", c, i > 0) for i, c in enumerate(clips)])
+    assert not slow.fast_path and slow.film.frames == 97
+
+
+def test_mute_keeps_a_silent_track_of_the_right_length(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49) for i in range(2)]
+    out = assemble(tmp_path, [OutputClip(f"s{i}", c, i > 0) for i, c in enumerate(clips)], audio="mute")
+    audio = samples(tmp_path / "film.mp4")
+    assert np.abs(audio).max() < 1e-3
+    assert abs(len(audio) - out.film.frames * SAMPLES_PER_FRAME) <= SAMPLES_PER_FRAME + 1024
+
+
+@pytest.fixture
+def soundtrack(tmp_path: Path) -> Path:
+    path = tmp_path / "music.wav"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000:duration=8",
+                    "-ac", "2", str(path)], check=True)
+    return path
+
+
+def test_soundtrack_replaces_clip_audio(tmp_path: Path, soundtrack: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=97, tone=880)
+    assemble(tmp_path, [OutputClip("a", clip, False)], audio="soundtrack", soundtrack=soundtrack, duck=False)
+    audio = samples(tmp_path / "film.mp4")
+    assert level_at(audio, 1, 3, 220) > 20 * level_at(audio, 1, 3, 880)
+
+
+def test_soundtrack_is_ducked_while_the_clips_speak(tmp_path: Path, soundtrack: Path) -> None:
+    quiet = make_clip(tmp_path / "quiet.mp4", frames=72, audio=False)
+    talk = make_clip(tmp_path / "talk.mp4", frames=72, tone=880)
+    assemble(tmp_path, [OutputClip("a", quiet, False), OutputClip("b", talk, False)], audio="soundtrack",
+             soundtrack=soundtrack, duck=True)
+    audio = samples(tmp_path / "film.mp4")
+    music_alone, music_under_talk = level_at(audio, 0.5, 2.5, 220), level_at(audio, 3.5, 5.5, 220)
+    assert level_at(audio, 3.5, 5.5, 880) > 0.01  # the clip's own sound is there
+    assert music_under_talk < music_alone / 2  # and pushed the music down
+
+
+def test_loudness_reaches_the_target(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=120, tone=300 + 200 * i) for i in range(2)]
+    assemble(tmp_path, [OutputClip(f"s{i}", c, False) for i, c in enumerate(clips)], loudness_lufs=-14.0)
+    assert abs(integrated_lufs(tmp_path / "film.mp4") - -14.0) <= 1.0
