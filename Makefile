@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint clean help
+.PHONY: test lint bench clean help
 
 help:
 	@echo "make test   - create .venv if needed, install, run the test suite"
 	@echo "make lint   - ruff and mypy (strict) on the package"
+	@echo "make bench  - the benchmarks BENCHMARKS.md records"
 	@echo "make clean  - remove .venv and caches"
 
 $(STAMP): pyproject.toml
@@ -23,6 +24,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check orchestrator tests
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/assembly.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

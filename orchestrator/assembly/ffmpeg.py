@@ -44,6 +44,14 @@ def probe_args(path: Path) -> list[str]:
             "-map", "0:v:0", "-f", "null", "-"]
 
 
+def demux_check_args(path: Path) -> list[str]:
+    """Read every packet of the first video stream without decoding: exact frame count, container damage caught.
+
+    Enough for a film whose video was stream-copied from intermediates that were each strictly decoded, and
+    ten times faster than decoding a minute of 720p again."""
+    return ["-hide_banner", "-nostdin", "-xerror", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
+
+
 def audio_samples_args(path: Path) -> list[str]:
     """Decode the first audio stream to raw 48 kHz mono s16 on stdout, to count samples exactly."""
     return [*QUIET, "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(AUDIO_RATE), "-f", "s16le",
@@ -73,11 +81,17 @@ def concat_list(parts: list[Path]) -> str:
     return "".join("file '" + str(p).replace("'", "'\\''") + "'\n" for p in parts)
 
 
-def concat_args(list_file: Path, dest: Path) -> list[str]:
-    """Join intermediates: video stream-copied (identical encoder settings), audio encoded once to AAC."""
+def aac_args(channels: int) -> list[str]:
+    """The film's audio encoding. Mono when every source is mono (the provider's clips are): it halves the one
+    encode the final join waits for."""
+    return ["-c:a", "aac", "-b:a", "192k" if channels > 1 else "128k", "-ac", str(channels), "-ar", str(AUDIO_RATE)]
+
+
+def concat_args(list_file: Path, dest: Path, channels: int = 2) -> list[str]:
+    """Join intermediates (or alike originals): video stream-copied, audio decoded and encoded once to AAC, so
+    no clip's encoder padding is copied into the middle of the film."""
     return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
-            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), *BITEXACT,
-            "-movflags", "+faststart", "-f", "mp4", str(dest)]
+            "-c:v", "copy", *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
 
 
 # --- Transitions and finishing --------------------------------------------------------------------------------
@@ -165,24 +179,17 @@ def loudness_measure_args(joined: Path, finish: AudioFinish, seconds: float) -> 
             "-map", "[out]", "-f", "null", "-"]
 
 
-def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float) -> list[str]:
+def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float, channels: int = 2) -> list[str]:
     """The final file: video copied, audio finished and encoded once to AAC 48 kHz, index at the front."""
     inputs = ["-i", str(joined), *(["-i", str(finish.soundtrack)] if finish.soundtrack else [])]
     return [*QUIET, *inputs, "-filter_complex", audio_graph(finish, seconds), "-map", "0:v:0", "-map", "[out]",
-            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), *BITEXACT,
-            "-movflags", "+faststart", "-f", "mp4", str(dest)]
+            "-c:v", "copy", *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
 
 
 def concat_pcm_args(list_file: Path, dest: Path) -> list[str]:
     """Join intermediates losslessly (video copy, PCM audio kept) when finishing work follows."""
     return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
             "-c", "copy", *BITEXACT, "-f", "matroska", str(dest)]
-
-
-def copy_concat_args(list_file: Path, dest: Path) -> list[str]:
-    """Fast path: stream-copy the original clips, video and audio, when nothing needs re-encoding."""
-    return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
-            "-c", "copy", *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
 
 
 # --- QC: frames and levels at the joins
@@ -197,11 +204,13 @@ def seam_frames_args(path: Path, frames: list[int], width: int, height: int) -> 
     """Only the listed frames (0-based, ascending, non-empty), scaled to `width`x`height`, as raw rgb24 on stdout.
 
     One pass selects every frame QC needs; `-frames:v` lets ffmpeg stop after the last one instead of decoding on.
+    `-reinit_filter 0`: a joined film can change frame side data at a join, and a rebuilt graph would restart the
+    frame counter `n` that the selection relies on.
     """
     picks = "+".join(f"eq(n\\,{n})" for n in frames)  # `\,` so the filtergraph does not split the expression
-    return [*QUIET, "-i", str(path), "-map", "0:v:0", "-vf", f"select={picks},scale={width}:{height}:flags=area",
-            "-fps_mode", "passthrough", "-frames:v", str(len(frames)), "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "pipe:1"]
+    return [*QUIET, "-reinit_filter", "0", "-i", str(path), "-map", "0:v:0",
+            "-vf", f"select={picks},scale={width}:{height}:flags=area", "-fps_mode", "passthrough",
+            "-frames:v", str(len(frames)), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
 
 
 def loudness_args(path: Path) -> list[str]:

@@ -58,30 +58,37 @@ async def crossfade(parts: list[Intermediate], plan: Transitions, dest: Path) ->
     return frames
 
 
-async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int) -> None:
+async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int, channels: int) -> None:
     """Encode the final file with its finished audio; loudness takes a measuring pass first (two-pass loudnorm)."""
     seconds = frames / FPS
     if finish.loudness_lufs is not None:
         report = await run_ffmpeg(loudness_measure_args(joined, finish, seconds))
-        finish = AudioFinish(finish.mode, finish.soundtrack, finish.duck, finish.loudness_lufs, _measured(report))
-    await run_ffmpeg(finish_args(joined, dest, finish, seconds))
+        measured = _measured(report)
+        # Silence has no loudness to correct (loudnorm would divide by it); the check afterwards reports the miss.
+        target = finish.loudness_lufs if measured is not None else None
+        finish = AudioFinish(finish.mode, finish.soundtrack, finish.duck, target, measured)
+    await run_ffmpeg(finish_args(joined, dest, finish, seconds, channels))
 
 
-def _measured(report: str) -> dict[str, str]:
+def _measured(report: str) -> dict[str, str] | None:
+    """loudnorm's first-pass numbers, or None for silence."""
     found = _JSON_BLOCK.findall(report)
     if not found:
         raise AssemblyError("loudnorm printed no measurement")
     values: dict[str, str] = json.loads(found[-1])
-    if values.get("input_i") in {"-inf", "inf"}:  # pure silence has no loudness to correct
-        values.update(input_i="-70", input_tp="-70", input_thresh="-80", target_offset="0")
-    return values
+    return None if values.get("input_i") in {"-inf", "inf"} else values
 
 
 def can_copy_originals(infos: list[ClipInfo], chained: list[bool], needs_audio_work: bool) -> bool:
-    """The fast path: no trims, no audio work, and every clip encoded alike, so the originals join by copy."""
-    if any(chained[1:]) or needs_audio_work:
+    """The fast path: no trims, no audio work, and every clip's video encoded alike, so the originals' video
+    joins by copy (their audio is still decoded and encoded once: copying AAC would carry each clip's encoder
+    padding into the film, a gap and a drift at every join)."""
+    if any(chained[1:]) or needs_audio_work or not all(i.has_audio for i in infos):
         return False
-    first = infos[0]
-    same = [(i.video_codec, i.pix_fmt, i.width, i.height, i.fps, i.audio_codec, i.audio_rate, i.audio_channels)
-            for i in infos]
-    return first.has_audio and first.fps == FPS and all(s == same[0] for s in same)
+    same = [(i.video_codec, i.pix_fmt, i.width, i.height, i.fps) for i in infos]
+    return infos[0].fps == FPS and all(s == same[0] for s in same)
+
+
+def film_channels(infos: list[ClipInfo], soundtrack: bool) -> int:
+    """Stereo when a soundtrack or any clip brings it; mono otherwise (the provider's clips are mono)."""
+    return 2 if soundtrack or any(i.audio_channels not in (None, "mono") for i in infos) else 1

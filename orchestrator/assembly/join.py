@@ -3,6 +3,7 @@ No file with the final name is ever partial."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from orchestrator.assembly.ffmpeg import FPS, SAMPLES_PER_FRAME, concat_list
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
 from orchestrator.assembly.process import run_ffmpeg
 
-AUDIO_TOLERANCE_SAMPLES = SAMPLES_PER_FRAME + 1024  # one frame, plus one AAC frame of encoder priming
+AUDIO_TOLERANCE_SAMPLES = 1024  # one AAC frame: the encoder works in blocks of 1024 samples
 
 
 @dataclass(frozen=True)
@@ -42,21 +43,21 @@ async def concat(paths: list[Path], dest: Path, argv: Callable[[Path, Path], lis
         listing.unlink(missing_ok=True)
 
 
-async def publish(part: Path, dest: Path, frames: int) -> Film:
-    """Verify the finished temp file and rename it to its final name."""
-    film = await verify(part, frames)
+async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True) -> Film:
+    """Verify the finished temp file and rename it to its final name (decode=False: video was stream-copied
+    from verified intermediates, so reading its packets is enough)."""
+    film = await verify(part, frames, decode=decode)
     part.replace(dest)
     return Film(dest, film.frames, film.seconds, film.audio_samples, film.info)
 
 
-async def verify(path: Path, expected_frames: int) -> Film:
-    """Strict decode; the frame count must be exact and the audio as long as the video within one frame."""
-    info = await probe(path)
+async def verify(path: Path, expected_frames: int, *, decode: bool = True) -> Film:
+    """The frame count must be exact and the audio as long as the video within one AAC block (21 ms)."""
+    info, samples = await asyncio.gather(probe(path, decode=decode), audio_samples(path))
     if info.frames != expected_frames:
         raise AssemblyError(f"{path}: {info.frames} frames, expected {expected_frames}")
     if not info.has_audio:
         raise AssemblyError(f"{path}: the film has no audio stream")
-    samples = await audio_samples(path)
     if abs(samples - expected_frames * SAMPLES_PER_FRAME) > AUDIO_TOLERANCE_SAMPLES:
         raise AssemblyError(f"{path}: audio is {samples / 48_000:.3f} s, video {expected_frames / FPS:.3f} s")
     return Film(path, info.frames, info.frames / FPS, samples, info)

@@ -76,6 +76,7 @@ async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache
 
 async def _intact(path: Path, frames: int) -> bool:
     try:
-        return (await probe(path)).frames == frames
+        # Written whole under a temporary name and renamed, so a packet count is enough to trust it.
+        return (await probe(path, decode=False)).frames == frames
     except ClipInvalid:
         return False

@@ -9,11 +9,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.assembly.ffmpeg import AudioFinish, concat_args, concat_pcm_args, copy_concat_args
-from orchestrator.assembly.finish import Transitions, can_copy_originals, crossfade, finish_audio, plan_transitions
+from orchestrator.assembly.ffmpeg import AudioFinish, concat_args, concat_pcm_args
+from orchestrator.assembly.finish import (
+    Transitions,
+    can_copy_originals,
+    crossfade,
+    film_channels,
+    finish_audio,
+    plan_transitions,
+)
 from orchestrator.assembly.join import Film, concat, publish, temp_beside
 from orchestrator.assembly.normalize import Intermediate, normalize
 from orchestrator.assembly.probe import ClipInfo, probe
+from orchestrator.assembly.qc import integrated_loudness
+
+LOUDNESS_TOLERANCE_LU = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,19 +81,32 @@ async def assemble_output(clips: list[OutputClip], dest: Path, cache_dir: Path,
     chained = [False, *(c.chained for c in clips[1:])]
     fading = settings.transition == "crossfade" and not all(chained[1:])
     dest.parent.mkdir(parents=True, exist_ok=True)
+    channels = film_channels(infos, settings.audio == "soundtrack")
     if not fading and can_copy_originals(infos, chained, settings.audio_work):
         part = temp_beside(dest, ".part.mp4")
         try:
-            await concat([c.path for c in clips], part, copy_concat_args)
-            film = await publish(part, dest, sum(i.frames for i in infos))
+            await concat([c.path for c in clips], part, lambda lst, out: concat_args(lst, out, channels))
+            film = await publish(part, dest, sum(i.frames for i in infos), decode=False)
         finally:
             part.unlink(missing_ok=True)
         return AssembledOutput(film, (), width, height, fast_path=True)
     parts = await _normalize_all(clips, infos, chained, width, height, cache_dir, workers)
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
-    film = await _join_and_finish(parts, plan, settings, dest)
-    return AssembledOutput(film, tuple(parts), width, height, warnings=plan.warnings)
+    film = await _join_and_finish(parts, plan, settings, dest, channels)
+    warnings = [*plan.warnings, *await _loudness_check(film, settings)]
+    return AssembledOutput(film, tuple(parts), width, height, warnings=warnings)
+
+
+async def _loudness_check(film: Film, settings: AssemblySettings) -> list[str]:
+    """Loudness is verified on the finished file; a miss (e.g. a film of near silence) is reported, not fatal."""
+    if settings.loudness_lufs is None or settings.audio == "mute":
+        return []
+    measured = await integrated_loudness(film.path)
+    if measured is None or abs(measured - settings.loudness_lufs) > LOUDNESS_TOLERANCE_LU:
+        return [f"{film.path.name}: integrated loudness {measured} LUFS, target {settings.loudness_lufs:g} "
+                f"(more than {LOUDNESS_TOLERANCE_LU:g} LU off)"]
+    return []
 
 
 async def _normalize_all(clips: list[OutputClip], infos: list[ClipInfo], chained: list[bool], width: int,
@@ -98,7 +121,7 @@ async def _normalize_all(clips: list[OutputClip], infos: list[ClipInfo], chained
 
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
-                           dest: Path) -> Film:
+                           dest: Path, channels: int) -> Film:
     joined, final = temp_beside(dest, ".joined.mkv"), temp_beside(dest, ".part.mp4")
     try:
         if any(plan.fades):
@@ -106,12 +129,12 @@ async def _join_and_finish(parts: list[Intermediate], plan: Transitions, setting
         else:
             frames = sum(p.frames for p in parts)
             if not settings.audio_work:  # straight to the film: video copied, audio encoded once
-                await concat([p.path for p in parts], final, concat_args)
-                return await publish(final, dest, frames)
+                await concat([p.path for p in parts], final, lambda lst, out: concat_args(lst, out, channels))
+                return await publish(final, dest, frames, decode=False)
             await concat([p.path for p in parts], joined, concat_pcm_args)
         finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
-        await finish_audio(joined, final, finish, frames)
-        return await publish(final, dest, frames)
+        await finish_audio(joined, final, finish, frames, channels)
+        return await publish(final, dest, frames, decode=any(plan.fades))  # crossfades were re-encoded here
     finally:
         joined.unlink(missing_ok=True)
         final.unlink(missing_ok=True)

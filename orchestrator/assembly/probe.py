@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.errors import ClipInvalid, FfmpegFailed
-from orchestrator.assembly.ffmpeg import audio_samples_args, probe_args
+from orchestrator.assembly.ffmpeg import audio_samples_args, demux_check_args, probe_args
 from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -38,12 +38,13 @@ class ClipInfo:
         return self.audio_codec is not None
 
 
-async def probe(path: Path) -> ClipInfo:
-    """Probe and strictly decode `path`; raise ClipInvalid naming the file when it cannot be used."""
+async def probe(path: Path, *, decode: bool = True) -> ClipInfo:
+    """Probe `path`, strictly decoding it (or, with decode=False, reading every packet without decoding);
+    raise ClipInvalid naming the file when it cannot be used."""
     if not path.is_file():
         raise ClipInvalid(path, "no such file")
     try:
-        report = await run_ffmpeg(probe_args(path))
+        report = await run_ffmpeg(probe_args(path) if decode else demux_check_args(path))
     except FfmpegFailed as exc:
         raise ClipInvalid(path, f"not a readable video (truncated or corrupt): {_last_line(exc.stderr)}") from exc
     return parse_probe(path, report)

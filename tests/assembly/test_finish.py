@@ -105,3 +105,9 @@ def test_loudness_reaches_the_target(tmp_path: Path) -> None:
     clips = [make_clip(tmp_path / f"c{i}.mp4", frames=120, tone=300 + 200 * i) for i in range(2)]
     assemble(tmp_path, [OutputClip(f"s{i}", c, False) for i, c in enumerate(clips)], loudness_lufs=-14.0)
     assert abs(integrated_lufs(tmp_path / "film.mp4") - -14.0) <= 1.0
+
+
+def test_a_film_that_cannot_reach_its_loudness_says_so(tmp_path: Path) -> None:
+    quiet = make_clip(tmp_path / "silent.mp4", frames=49, audio=False)
+    out = assemble(tmp_path, [OutputClip("a", quiet, False)], loudness_lufs=-14.0)
+    assert any("integrated loudness" in w for w in out.warnings)
