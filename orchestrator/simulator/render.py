@@ -189,7 +189,7 @@ def _background(size: tuple[int, int], rng: random.Random) -> Image.Image:
     ramp = xs / width * math.cos(angle) + ys / height * math.sin(angle)
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
     pixels = start + (end - start) * ramp[..., None]
-    image = Image.fromarray(pixels.round().astype(np.uint8), "RGB")
+    image = Image.fromarray(pixels.round().astype(np.uint8))
     draw = ImageDraw.Draw(image)
     for _ in range(6 + int(6 * rng.random())):
         x, y, r = rng.random() * width, rng.random() * height, (0.04 + 0.16 * rng.random()) * min(size)

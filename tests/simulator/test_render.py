@@ -31,7 +31,7 @@ def picture(width: int, height: int, hue: int) -> Image.Image:
     """A smooth, photo-like test image (gradient and shapes): H.264 keeps it close, unlike noise."""
     ramp = np.linspace(0, 1, width, dtype=np.float32)[None, :] * np.linspace(0.4, 1, height, dtype=np.float32)[:, None]
     pixels = np.stack([ramp * 220, (1 - ramp) * 180 + hue % 60, np.full_like(ramp, hue)], axis=-1)
-    image = Image.fromarray(pixels.astype(np.uint8), "RGB")
+    image = Image.fromarray(pixels.astype(np.uint8))
     draw = ImageDraw.Draw(image)
     draw.ellipse((width * 0.2, height * 0.2, width * 0.5, height * 0.7), fill=(240, 200, 40))
     draw.rectangle((width * 0.6, height * 0.5, width * 0.9, height * 0.9), fill=(30, 60, 200))
