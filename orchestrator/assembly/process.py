@@ -27,12 +27,24 @@ def ffmpeg_binary() -> str:
 
 async def run_ffmpeg(args: Sequence[str]) -> str:
     """Run `ffmpeg ARGS`; return its stderr (where it reports); raise FfmpegFailed on a non-zero exit."""
+    _, stderr = await _run(args, capture_stdout=False)
+    return stderr
+
+
+async def run_ffmpeg_stdout(args: Sequence[str]) -> bytes:
+    """Run `ffmpeg ARGS` and return what it writes to stdout (raw samples or frames); FfmpegFailed on failure."""
+    stdout, _ = await _run(args, capture_stdout=True)
+    return stdout
+
+
+async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
     argv = [ffmpeg_binary(), *args]
     process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        *argv, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE if capture_stdout else asyncio.subprocess.DEVNULL,
     )
     try:
-        _, err = await process.communicate()
+        out, err = await process.communicate()
     except asyncio.CancelledError:
         process.kill()  # a cancelled assembly must not leave ffmpeg writing behind it
         await process.wait()
@@ -40,21 +52,4 @@ async def run_ffmpeg(args: Sequence[str]) -> str:
     stderr = err.decode("utf-8", errors="replace")
     if process.returncode != 0:
         raise FfmpegFailed(argv, process.returncode or -1, stderr)
-    return stderr
-
-
-async def run_ffmpeg_stdout(args: Sequence[str]) -> bytes:
-    """Run `ffmpeg ARGS` and return what it writes to stdout (raw samples or frames); FfmpegFailed on failure."""
-    argv = [ffmpeg_binary(), *args]
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await process.communicate()
-    except asyncio.CancelledError:
-        process.kill()
-        await process.wait()
-        raise
-    if process.returncode != 0:
-        raise FfmpegFailed(argv, process.returncode or -1, err.decode("utf-8", errors="replace"))
-    return out
+    return out or b"", stderr

@@ -108,3 +108,16 @@ def test_a_kill_mid_assembly_leaves_no_final_file_and_the_rerun_completes(tmp_pa
     out = run(assemble_output([OutputClip(f"s{i}", Path(p), i > 0) for i, p in enumerate(clips)], film, cache))
     assert out.film.frames == 3 * 241 - 2
     assert sum(p.reused for p in out.parts) == len(finished)
+
+
+def test_an_ffmpeg_failure_carries_argv_and_the_tail_of_stderr(tmp_path: Path) -> None:
+    from orchestrator.assembly.errors import FfmpegFailed
+    from orchestrator.assembly.process import run_ffmpeg
+
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(FfmpegFailed) as caught:
+        run(run_ffmpeg(["-hide_banner", "-i", str(missing), "-f", "null", "-"]))
+    assert caught.value.returncode != 0
+    assert str(missing) in caught.value.argv
+    assert "No such file" in caught.value.stderr
+    assert str(missing) in str(caught.value)
