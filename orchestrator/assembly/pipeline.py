@@ -60,6 +60,7 @@ class AssembledOutput:
     parts: tuple[Intermediate, ...]
     width: int
     height: int
+    seams: tuple[int, ...] = ()  # film frame right after each join (mid-fade for a crossfade)
     fast_path: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -89,13 +90,25 @@ async def assemble_output(clips: list[OutputClip], dest: Path, cache_dir: Path,
             film = await publish(part, dest, sum(i.frames for i in infos), decode=False)
         finally:
             part.unlink(missing_ok=True)
-        return AssembledOutput(film, (), width, height, fast_path=True)
+        return AssembledOutput(film, (), width, height, seams=_seams([i.frames for i in infos], []), fast_path=True)
     parts = await _normalize_all(clips, infos, chained, width, height, cache_dir, workers)
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
     film = await _join_and_finish(parts, plan, settings, dest, channels)
     warnings = [*plan.warnings, *await _loudness_check(film, settings)]
-    return AssembledOutput(film, tuple(parts), width, height, warnings=warnings)
+    seams = _seams([p.frames for p in parts], [plan.fade_frames if f else 0 for f in plan.fades])
+    return AssembledOutput(film, tuple(parts), width, height, seams=seams, warnings=warnings)
+
+
+def _seams(frames: list[int], overlaps: list[int]) -> tuple[int, ...]:
+    """Where each join lands in the film: after the frames so far, less the overlaps so far (a crossfade's seam is
+    its middle)."""
+    seams, position = [], 0
+    for i, count in enumerate(frames[:-1]):
+        overlap = overlaps[i] if i < len(overlaps) else 0
+        position += count - overlap
+        seams.append(position + overlap // 2)
+    return tuple(seams)
 
 
 async def _loudness_check(film: Film, settings: AssemblySettings) -> list[str]:

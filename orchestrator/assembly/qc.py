@@ -104,9 +104,10 @@ async def qc_output(name: str, film: Path, joins: list[Join]) -> OutputQC:
     return OutputQC(name, str(film), info.frames, info.frames / FPS, lufs, checked)
 
 
-def write_report(outputs: list[OutputQC], path: Path) -> None:
+def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None = None) -> None:
     """Write report.json atomically: a reader sees the previous report or this one, never part of one."""
-    text = json.dumps({"outputs": [asdict(o) for o in outputs]}, indent=2, allow_nan=False) + "\n"
+    body = {"outputs": [asdict(o) for o in outputs], "warnings": warnings or []}
+    text = json.dumps(body, indent=2, allow_nan=False) + "\n"
     _write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 

@@ -1,0 +1,46 @@
+"""Every output of a storyboard into a film, then the QC report and the contact sheet of every seam.
+
+Outputs that share shots share cached intermediates, so a clip is normalised once however many films use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.assembly import qc
+from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
+
+REPORT_NAME = "report.json"
+SHEET_NAME = "contact_sheet.png"
+
+
+@dataclass(frozen=True)
+class FilmSet:
+    """The films of one run and their QC."""
+
+    films: dict[str, AssembledOutput]
+    qc: list[qc.OutputQC]
+    report: Path
+    contact_sheet: Path
+    warnings: list[str]
+
+
+async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, cache_dir: Path,
+                         settings: AssemblySettings | None = None) -> FilmSet:
+    """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`."""
+    films: dict[str, AssembledOutput] = {}
+    for name, clips in outputs.items():
+        films[name] = await assemble_output(clips, run_dir / "outputs" / f"{name}.mp4", cache_dir, settings)
+    joins = {name: _joins(outputs[name], film) for name, film in films.items()}
+    checks = [await qc.qc_output(name, film.film.path, joins[name]) for name, film in films.items()]
+    warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
+    report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
+    qc.write_report(checks, report, warnings)
+    await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet)
+    return FilmSet(films, checks, report, sheet, warnings)
+
+
+def _joins(clips: list[OutputClip], film: AssembledOutput) -> list[qc.Join]:
+    return [qc.Join(index=seam, left=clips[i].shot_id, right=clips[i + 1].shot_id, chained=clips[i + 1].chained)
+            for i, seam in enumerate(film.seams)]

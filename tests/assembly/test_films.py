@@ -1,0 +1,36 @@
+"""Several outputs sharing shots: one normalisation per clip, one film per output, one report and one contact
+sheet covering every seam."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from orchestrator.assembly.films import assemble_films
+from orchestrator.assembly.pipeline import AssemblySettings, OutputClip
+from tests.assembly.conftest import make_clip
+
+
+def test_two_endings_share_the_opening(tmp_path: Path) -> None:
+    opening = make_clip(tmp_path / "open.mp4", frames=49, tone=300)
+    cup = make_clip(tmp_path / "cup.mp4", frames=49, tone=500)
+    logo = make_clip(tmp_path / "logo.mp4", frames=49, tone=700)
+    outputs = {
+        "main": [OutputClip("open", opening, False), OutputClip("cup", cup, True)],
+        "alt": [OutputClip("open", opening, False), OutputClip("logo", logo, False)],
+    }
+    result = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache",
+                                        AssemblySettings(transition="crossfade", crossfade_seconds=0.5)))
+    assert result.films["main"].film.frames == 97  # chained: one frame dropped, never crossfaded
+    assert result.films["alt"].film.frames == 98 - 12  # a cut join: crossfaded
+    assert result.films["main"].seams == (49,) and result.films["alt"].seams == (43,)
+    assert [p.reused for p in result.films["alt"].parts] == [True, False]  # the opening was normalised once
+    report = json.loads(result.report.read_text(encoding="utf-8"))
+    assert [o["name"] for o in report["outputs"]] == ["main", "alt"]
+    assert [len(o["joins"]) for o in report["outputs"]] == [1, 1]
+    assert report["outputs"][0]["joins"][0]["chained"] is True
+    assert all((tmp_path / "run" / "outputs" / f"{name}.mp4").is_file() for name in ("main", "alt"))
+    assert Image.open(result.contact_sheet).height > 2 * 100
