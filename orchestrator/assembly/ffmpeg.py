@@ -31,6 +31,7 @@ class NormalizePlan:
     skip_frames: int  # 1 for a chained child: its first frame repeats its parent's last
     frames: int  # frames the intermediate keeps
     has_audio: bool
+    skip_samples: int = 0  # the audio of the skipped frames at the source's frame rate (2000 at 24 fps)
 
     @property
     def seconds(self) -> float:
@@ -66,8 +67,9 @@ def normalize_args(src: Path, dest: Path, plan: NormalizePlan) -> list[str]:
              f"pad={plan.width}:{plan.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
              f"trim=end_frame={plan.frames}[v]")
     source = "[0:a:0]" if plan.has_audio else "[1:a]"
-    skip = plan.skip_frames * SAMPLES_PER_FRAME
-    audio = (f"{source}aresample={AUDIO_RATE},aformat=sample_fmts=s16:channel_layouts=stereo,"
+    skip = plan.skip_samples
+    # async + first_pts=0: audio that starts after the video keeps its offset (filled with silence), not shifted.
+    audio = (f"{source}aresample={AUDIO_RATE}:async=1:first_pts=0,aformat=sample_fmts=s16:channel_layouts=stereo,"
              f"atrim=start_sample={skip},asetpts=PTS-STARTPTS,apad=whole_len={samples},"
              f"atrim=end_sample={samples},afade=t=in:d={JOIN_FADE_S},"
              f"afade=t=out:st={plan.seconds - JOIN_FADE_S:.6f}:d={JOIN_FADE_S}[a]")

@@ -79,11 +79,15 @@ def _measured(report: str) -> dict[str, str] | None:
     return None if values.get("input_i") in {"-inf", "inf"} else values
 
 
-def can_copy_originals(infos: list[ClipInfo], chained: list[bool], needs_audio_work: bool) -> bool:
+def can_copy_originals(infos: list[ClipInfo], chained: list[bool], needs_audio_work: bool,
+                       audio_frames: list[float]) -> bool:
     """The fast path: no trims, no audio work, and every clip's video encoded alike, so the originals' video
     joins by copy (their audio is still decoded and encoded once: copying AAC would carry each clip's encoder
     padding into the film, a gap and a drift at every join)."""
-    if any(chained[1:]) or needs_audio_work or not all(i.has_audio for i in infos):
+    if any(chained[1:]) or needs_audio_work or not all(i.has_audio and i.audio_rate == 48_000 for i in infos):
+        return False
+    # Audio shorter or longer than its video would shift every later clip's sound: normalise instead.
+    if any(abs(a - i.frames) > 0.5 for a, i in zip(audio_frames, infos, strict=True)):
         return False
     same = [(i.video_codec, i.pix_fmt, i.width, i.height, i.fps) for i in infos]
     return infos[0].fps == FPS and all(s == same[0] for s in same)

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.assembly.ffmpeg import AudioFinish, concat_args, concat_pcm_args
+from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_args, concat_pcm_args
 from orchestrator.assembly.finish import (
     Transitions,
     can_copy_originals,
@@ -20,7 +20,7 @@ from orchestrator.assembly.finish import (
 )
 from orchestrator.assembly.join import Film, concat, publish, temp_beside
 from orchestrator.assembly.normalize import Intermediate, normalize
-from orchestrator.assembly.probe import ClipInfo, probe
+from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
 from orchestrator.assembly.qc import integrated_loudness
 
 LOUDNESS_TOLERANCE_LU = 1.0
@@ -70,20 +70,22 @@ def output_size(infos: list[ClipInfo]) -> tuple[int, int]:
     weight: Counter[tuple[int, int]] = Counter()
     for info in infos:
         weight[(info.width, info.height)] += info.frames
-    return max(weight, key=lambda size: (weight[size], size[0] * size[1]))
+    width, height = max(weight, key=lambda size: (weight[size], size[0] * size[1]))
+    return width - width % 2, height - height % 2  # yuv420p needs even sides
 
 
 async def assemble_output(clips: list[OutputClip], dest: Path, cache_dir: Path,
                           settings: AssemblySettings | None = None, workers: int | None = None) -> AssembledOutput:
     """Make one film from its clips; chained entries drop their repeated first frame."""
     settings = settings or AssemblySettings()
-    infos = list(await asyncio.gather(*(probe(c.path) for c in clips)))
+    # Packet-level probes: enough for geometry; each clip is decoded in full only if it must be encoded anew.
+    infos = list(await asyncio.gather(*(probe(c.path, decode=False) for c in clips)))
     width, height = output_size(infos)
     chained = [False, *(c.chained for c in clips[1:])]
     fading = settings.transition == "crossfade" and not all(chained[1:])
     dest.parent.mkdir(parents=True, exist_ok=True)
     channels = film_channels(infos, settings.audio == "soundtrack")
-    if not fading and can_copy_originals(infos, chained, settings.audio_work):
+    if not fading and await _copyable(infos, chained, settings):
         part = temp_beside(dest, ".part.mp4")
         try:
             await concat([c.path for c in clips], part, lambda lst, out: concat_args(lst, out, channels))
@@ -120,6 +122,13 @@ async def _loudness_check(film: Film, settings: AssemblySettings) -> list[str]:
         return [f"{film.path.name}: integrated loudness {measured} LUFS, target {settings.loudness_lufs:g} "
                 f"(more than {LOUDNESS_TOLERANCE_LU:g} LU off)"]
     return []
+
+
+async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: AssemblySettings) -> bool:
+    if not can_copy_originals(infos, chained, settings.audio_work, [float(i.frames) for i in infos]):
+        return False  # cheap conditions first; the audio lengths cost a decode each
+    lengths = await asyncio.gather(*(audio_samples(i.path) for i in infos))
+    return can_copy_originals(infos, chained, settings.audio_work, [n / SAMPLES_PER_FRAME for n in lengths])
 
 
 async def _normalize_all(clips: list[OutputClip], infos: list[ClipInfo], chained: list[bool], width: int,

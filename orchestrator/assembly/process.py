@@ -37,12 +37,27 @@ async def run_ffmpeg_stdout(args: Sequence[str]) -> bytes:
     return stdout
 
 
+_version: str | None = None
+
+
+async def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version`: intermediates made by another build are not reused."""
+    global _version
+    if _version is None:
+        out, _ = await _run(["-version"], capture_stdout=True)
+        _version = out.decode("utf-8", errors="replace").splitlines()[0] if out else "unknown"
+    return _version
+
+
 async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
     argv = [ffmpeg_binary(), *args]
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE if capture_stdout else asyncio.subprocess.DEVNULL,
-    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE if capture_stdout else asyncio.subprocess.DEVNULL,
+        )
+    except OSError as exc:  # no such binary, not executable: ORCHESTRATOR_FFMPEG points somewhere wrong
+        raise FfmpegFailed(argv, -1, f"cannot start ffmpeg: {exc}") from exc
     try:
         out, err = await process.communicate()
     except asyncio.CancelledError:

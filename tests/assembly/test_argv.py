@@ -24,7 +24,7 @@ def graph(argv: list[str]) -> str:
 
 
 def test_chained_clip_drops_its_first_frame_and_the_matching_audio() -> None:
-    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 1, 120, True))
+    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 1, 120, True, 2000))
     filters = graph(argv)
     assert "trim=start_frame=1,setpts=PTS-STARTPTS" in filters
     assert "atrim=start_sample=2000" in filters  # one frame at 24 fps is 2000 samples at 48 kHz

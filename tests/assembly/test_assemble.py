@@ -17,7 +17,7 @@ from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME
 from orchestrator.assembly.pipeline import OutputClip, assemble_output
 from orchestrator.assembly.probe import audio_samples, probe
-from tests.assembly.conftest import make_clip
+from tests.assembly.conftest import FFMPEG, make_clip
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -121,3 +121,43 @@ def test_an_ffmpeg_failure_carries_argv_and_the_tail_of_stderr(tmp_path: Path) -
     assert str(missing) in caught.value.argv
     assert "No such file" in caught.value.stderr
     assert str(missing) in str(caught.value)
+
+
+def test_odd_sizes_become_even(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "odd.mp4", frames=24, size="322x182")
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(clip), "-vf", "crop=321:181", "-c:v", "libx264",
+                    "-pix_fmt", "yuv444p", "-c:a", "copy", str(tmp_path / "odd2.mp4")], check=True)
+    out = run(assemble_output([OutputClip("a", tmp_path / "odd2.mp4", False)], tmp_path / "f.mp4", tmp_path / "c"))
+    assert (out.width, out.height) == (320, 180) and out.film.frames == 24
+
+
+def test_a_chained_30fps_clip_drops_a_30th_of_a_second_of_audio(tmp_path: Path) -> None:
+    from orchestrator.assembly.normalize import plan_for
+
+    info = run(probe(make_clip(tmp_path / "c.mp4", frames=60, rate=30)))
+    plan = plan_for(info, 320, 180, skip_first=True)
+    assert (plan.skip_frames, plan.skip_samples, plan.frames) == (1, 1600, 47)
+
+
+def test_a_damaged_cached_intermediate_is_redone(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=49)
+    first = run(assemble_output([OutputClip("a", clip, False), OutputClip("b", clip, True)], tmp_path / "f.mp4",
+                                tmp_path / "cache"))
+    victim = first.parts[0].path
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    victim.write_bytes(bytes(data))
+    again = run(assemble_output([OutputClip("a", clip, False), OutputClip("b", clip, True)], tmp_path / "g.mp4",
+                                tmp_path / "cache"))
+    assert [p.reused for p in again.parts] == [False, True]
+    assert again.film.frames == 97
+
+
+def test_fast_path_is_refused_when_audio_and_video_lengths_differ(tmp_path: Path) -> None:
+    short = tmp_path / "short.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24",
+                    "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=1.5", "-frames:v", "49",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", str(short)], check=True)
+    out = run(assemble_output([OutputClip("a", short, False), OutputClip("b", short, False)], tmp_path / "f.mp4",
+                              tmp_path / "cache"))
+    assert not out.fast_path and out.film.frames == 98
