@@ -9,13 +9,16 @@ the command line maps it to (DESIGN.md §9)::
     │   ├── StoryboardUnreadable               the file cannot be read or parsed at all
     │   └── ConfigError                        settings or a price file are wrong
     ├── BudgetExceeded                exit 3   the planned cost is above the budget
-    └── ApiError                      exit 1   the provider, or the way to it, failed (orchestrator.api.errors):
-        ├── BadRequest / AuthenticationFailed / PermissionDenied / NotFound / Conflict / RateLimited / ServerError
-        ├── ConnectionFailed └── Timeout
-        ├── TaskFailed, AmbiguousCreate, DownloadFailed
+    ├── ApiError                      exit 1   the provider, or the way to it, failed (orchestrator.api.errors):
+    │   ├── BadRequest / AuthenticationFailed / PermissionDenied / NotFound / Conflict / RateLimited / ServerError
+    │   ├── ConnectionFailed └── Timeout
+    │   └── TaskFailed, AmbiguousCreate, DownloadFailed
+    └── AssemblyError                 exit 1   a film could not be made (orchestrator.assembly.errors):
+        ├── FfmpegFailed                       argv and the tail of ffmpeg's stderr
+        └── ClipInvalid                        a truncated or corrupt clip, named
 
 Each branch lives beside its layer (the API branch is drawn in full in `orchestrator/api/errors.py`); later layers
-(assembly, the journal) hang theirs here the same way. The simulator's `ProviderError` is deliberately outside the
+(the journal) hang theirs here the same way. The simulator's `ProviderError` is deliberately outside the
 tree: it is the fake provider's answer, not an error of ours.
 """
 
