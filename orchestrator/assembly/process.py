@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import Sequence
-from functools import cache
 
 from orchestrator.assembly.errors import FfmpegFailed
+from orchestrator.binaries import ffmpeg_binary
 
-
-@cache
-def ffmpeg_binary() -> str:
-    """ORCHESTRATOR_FFMPEG, else `ffmpeg` on PATH, else the binary the imageio-ffmpeg wheel ships."""
-    configured = os.environ.get("ORCHESTRATOR_FFMPEG")
-    if configured:
-        return configured
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
-    import imageio_ffmpeg  # only when needed: it locates its bundled binary on import
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
+__all__ = ["ffmpeg_binary", "ffmpeg_version", "run_ffmpeg", "run_ffmpeg_stdout"]
 
 
 async def run_ffmpeg(args: Sequence[str]) -> str:

@@ -90,7 +90,7 @@ class OutputQC:
 
 async def qc_output(name: str, film: Path, joins: list[Join]) -> OutputQC:
     """Measure every seam of `film` and its integrated loudness."""
-    info = await probe(film)
+    info = await probe(film, decode=False)  # the film was verified when made; QC needs its facts, not a decode
     for join in joins:
         if not 1 <= join.index < info.frames:
             raise AssemblyError(f"{film}: join {join.left} -> {join.right} at frame {join.index} is not inside the "

@@ -15,7 +15,6 @@ import hashlib
 import math
 import os
 import random
-import shutil
 import subprocess
 import tempfile
 import textwrap
@@ -27,6 +26,8 @@ from typing import IO
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from orchestrator.binaries import ffmpeg_binary
 
 FPS = 24
 AUDIO_RATE = 48_000
@@ -71,19 +72,6 @@ class Motion:
     zoom_per_second: float  # the zoom factor grows by this much per second (0.03: 15% closer after 5 s)
     angle: float  # pan direction in radians
     reach: float  # how much of the slack the zoom opens up the pan uses, 0..1
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary: $ORCHESTRATOR_FFMPEG, else `ffmpeg` on PATH, else the one shipped by imageio-ffmpeg."""
-    configured = os.environ.get("ORCHESTRATOR_FFMPEG")
-    if configured:
-        return configured
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    import imageio_ffmpeg  # imported late: resolving its binary is only needed when nothing else is configured
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def render(job: RenderJob, out_dir: Path) -> RenderResult:
@@ -259,7 +247,7 @@ def _line_height(font: Font) -> int:
 
 def ffmpeg_argv(job: RenderJob, dest: Path) -> list[str]:
     """The ffmpeg command that encodes raw RGB frames from stdin (and synthesised audio) into `dest`."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y"]
+    argv = [ffmpeg_binary(), "-hide_banner", "-nostats", "-loglevel", "error", "-y"]
     argv += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{job.width}x{job.height}", "-framerate", str(FPS)]
     argv += ["-i", "pipe:0"]
     if job.generate_audio:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from orchestrator.binaries import ffmpeg_binary
 from orchestrator.simulator.render import (
     AUDIO_RATE,
     FPS,
@@ -19,7 +20,6 @@ from orchestrator.simulator.render import (
     RenderResult,
     _decode_fit,
     ffmpeg_argv,
-    ffmpeg_exe,
     render,
 )
 
@@ -53,7 +53,7 @@ def job(**changes: object) -> RenderJob:
 
 
 def ffmpeg(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", *map(str, args)], capture_output=True, check=False)
+    return subprocess.run([ffmpeg_binary(), "-hide_banner", *map(str, args)], capture_output=True, check=False)
 
 
 def header(video: Path) -> str:
