@@ -1,6 +1,7 @@
 """Settings: command-line flags over environment over defaults, resolved once and passed down.
 
-Only what the commands use today lives here; later layers add their fields (API key as a SecretStr, base URL).
+The API key and base URL are not here: `ArkClient` reads ARK_API_KEY / ARK_BASE_URL itself, so the key lives
+in exactly one object (a SecretStr) and never in settings that might be printed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRATOR_", extra="ignore", frozen=True)
 
     prices: Path | None = Field(None, description="YAML/JSON file overriding the catalog's USD prices")
+    out: Path = Field(Path("runs"), description="Folder that holds the run directories (<out>/<name>/)")
+    max_attempts: int = Field(3, ge=1, le=10, description="Tasks created per shot at most, retries included")
+    sim_speed: float = Field(
+        60.0, gt=0, description="Time compression of the built-in simulator (60: a 5 s 720p clip takes ~2 s)")
 
 
 class _PriceOverride(BaseModel):

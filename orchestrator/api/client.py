@@ -93,6 +93,8 @@ class ArkClient:
         self.sleep = sleep
         self._rng: policy.Rng = rng or random.Random()
         self._clock = clock
+        # Told of every 429 the client rides out by itself, so a scheduler can lower its in-flight limit.
+        self.on_rate_limited: Callable[[ApiError], None] | None = None
         # No auth in the client's default headers: download hosts (presigned TOS URLs) must never see the key.
         self._http = httpx.AsyncClient(base_url=self.base_url + "/", timeout=timeout, transport=transport)
 
@@ -264,6 +266,8 @@ class ArkClient:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ApiError) and exc.status == 429 and self.on_rate_limited is not None:
+            self.on_rate_limited(exc)
         retry_after = exc.retry_after if isinstance(exc, ApiError) else None
         return policy.backoff_seconds(state.attempt_number - 1, retry_after, self._rng)
 

@@ -14,11 +14,13 @@ import typer
 from orchestrator import __version__
 from orchestrator.config import Settings, load_prices
 from orchestrator.engine.plan import make_plan
-from orchestrator.errors import BudgetExceeded, OrchestratorError, StoryboardInvalid
+from orchestrator.engine.run import RunOptions, check_budget, open_journal, prepare
+from orchestrator.engine.rundir import run_dir_for
+from orchestrator.errors import OrchestratorError, StoryboardInvalid
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
-from . import render
+from . import render, runs
 
 app = typer.Typer(
     name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -72,19 +74,26 @@ def plan(
     ] = None,
     prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
     = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")] = None,
 ) -> None:
-    """Show what a run would do and cost, shot by shot. Exit 3 when the estimate is over the budget."""
+    """Show what a run would do and cost, shot by shot (with the run directory's journal: reuse, resume or
+    generate, and why). Exit 3 when what it would generate is over the budget."""
+    settings = _settings(ctx)
     checked = check_file(file, str(file))
     render.print_diagnostics(checked.warnings)
-    the_plan = make_plan(checked, load_prices(prices or _settings(ctx).prices), budget)
+    options = RunOptions(out=out or settings.out, budget_usd=budget, prices=load_prices(prices or settings.prices))
+    journal = open_journal(run_dir_for(checked.name, options.out))
+    try:
+        prepared = prepare(checked, options, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+    decisions = prepared.decisions if journal is not None else None
     if as_json:
-        typer.echo(render.plan_json(the_plan))
+        typer.echo(render.plan_json(prepared.plan, decisions))
     else:
-        render.plan_tables(the_plan, render.console())
-    if the_plan.over_budget:
-        assert the_plan.budget_usd is not None
-        source = "--budget" if budget is not None else f"budget_usd in {file}"
-        raise BudgetExceeded(the_plan.usd, the_plan.budget_usd, source)
+        render.plan_tables(prepared.plan, render.console(), decisions)
+    check_budget(prepared, budget is not None)
 
 
 @app.command()
@@ -121,6 +130,12 @@ def simulate(
         server.serve_forever()
     finally:
         server.backend.close()
+
+
+app.command()(runs.run)
+app.command()(runs.status)
+app.command()(runs.cancel)
+app.command()(runs.assemble)
 
 
 @app.command()

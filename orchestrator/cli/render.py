@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.engine.decide import Decisions
+from orchestrator.engine.inspect import RunStatus
 from orchestrator.engine.plan import Plan
 from orchestrator.models import CATALOG
 from orchestrator.storyboard.diagnostics import Diagnostic
@@ -32,27 +34,35 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         sys.stderr.write(d.render() + "\n")
 
 
-def plan_json(plan: Plan) -> str:
-    """The plan as one JSON document."""
+def plan_json(plan: Plan, decisions: Decisions | None = None) -> str:
+    """The plan as one JSON document; with decisions, each shot's action, reason and cost to generate."""
     body: dict[str, Any] = dataclasses.asdict(plan)
     body["over_budget"] = plan.over_budget
+    if decisions is not None:
+        body["decisions"] = [{"shot": d.shot, "action": d.action.value, "reason": d.reason, "usd": d.usd}
+                             for d in decisions.shots]
+        body["usd_to_generate"] = decisions.usd
     return json.dumps(body, indent=2)
 
 
-def plan_tables(plan: Plan, out: Console) -> None:
-    """The plan as a shot table, an output table and a total line."""
+def plan_tables(plan: Plan, out: Console, decisions: Decisions | None = None) -> None:
+    """The plan as a shot table (with each shot's action when a run exists), an output table and a total line."""
     notes: dict[str, int] = {}
     shots = Table(title=f"Plan for {plan.name}", title_justify="left")
     for column, justify in (("#", "right"), ("shot", "left"), ("after", "left"), ("model", "left"),
                             ("res", "left"), ("ratio", "left"), ("size", "right"), ("sec", "right"),
                             ("tokens", "right"), ("USD", "right"), ("notes", "left")):
         shots.add_column(column, justify=justify)  # type: ignore[arg-type]
+    if decisions is not None:
+        shots.add_column("action")
+        shots.add_column("why")
     for s in plan.shots:
         marks = " ".join(f"[{notes.setdefault(n, len(notes) + 1)}]" for n in s.notes)
+        extra = (decisions.of(s.id).action.value, decisions.of(s.id).reason) if decisions is not None else ()
         shots.add_row(*(Text(v) for v in (
             str(s.order), s.id, s.parent or "-", CATALOG[s.model].label.removeprefix("Seedance "),
             s.resolution, s.ratio, f"{s.width}x{s.height}", f"{s.seconds:g}", f"{s.tokens:,}",
-            f"{s.usd:.2f}", marks,
+            f"{s.usd:.2f}", marks, *extra,
         )))
     out.print(shots)
     for note, number in notes.items():
@@ -65,6 +75,24 @@ def plan_tables(plan: Plan, out: Console) -> None:
                                           f"{o.usd:.2f}")))
     out.print(films)
     out.print(Text(total_line(plan)))
+    if decisions is not None:
+        counts = {a: sum(1 for d in decisions.shots if d.action.value == a) for a in ("reuse", "resume", "generate")}
+        out.print(Text(f"This run: {counts['reuse']} reuse, {counts['resume']} resume, {counts['generate']} "
+                       f"generate; to spend: ${decisions.usd:,.2f}"))
+
+
+def status_tables(info: RunStatus, out: Console) -> None:
+    """A run's shots and films."""
+    shots = Table(title=f"Run {info.run_dir}", title_justify="left")
+    for column in ("shot", "state", "task", "attempts", "tokens", "USD", "clip / error"):
+        shots.add_column(column, justify="right" if column in {"attempts", "tokens", "USD"} else "left")
+    for s in info.shots:
+        shots.add_row(*(Text(v) for v in (s.shot, s.state, s.task_id or "-", str(s.attempts), f"{s.tokens:,}",
+                                          f"{s.usd:.2f}", s.clip or s.error or "")))
+    out.print(shots)
+    for name, path in info.films.items():
+        out.print(Text(f"film {name}: {path}"))
+    out.print(Text(f"Spent: ${info.usd:,.2f} ({info.tokens:,} tokens)"))
 
 
 def total_line(plan: Plan) -> str:

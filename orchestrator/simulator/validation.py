@@ -107,8 +107,11 @@ def _split_content(content: list[Any]) -> tuple[str, list[ImageInput], list[str]
             if kind == "image_url":
                 images.append(ImageInput(f"{param}.image_url", role or "", url))
             else:
-                if not url.startswith(("https://", "http://", "asset://")):
-                    raise invalid(f"{param}.{kind}", "the URL must be http(s):// or asset://")
+                # Audio may also travel inline as data:audio/<fmt>;base64 (reference §3.1); video may not.
+                inline = kind == "audio_url" and url.startswith("data:audio/")
+                if not (inline or url.startswith(("https://", "http://", "asset://"))):
+                    raise invalid(f"{param}.{kind}", "the URL must be http(s):// or asset://"
+                                  + (" or data:audio/<fmt>;base64" if kind == "audio_url" else ""))
                 (videos if kind == "video_url" else audios).append(url)
         elif kind == "draft_task":
             task = item.get("draft_task")

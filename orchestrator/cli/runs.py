@@ -1,0 +1,156 @@
+"""The commands that spend or inspect runs: run, status, cancel, assemble. Thin: each is a few lines over the
+engine; the error boundary in `app.main` maps what they raise to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchestrator.config import Settings, load_prices
+from orchestrator.engine import inspect as runinfo
+from orchestrator.engine.backend import BackendKind, default_kind, open_backend
+from orchestrator.engine.events import EventLog
+from orchestrator.engine.pacing import DEFAULT_CONCURRENCY
+from orchestrator.engine.run import Prepared, RunOptions, RunResult, run_storyboard
+from orchestrator.engine.rundir import RunDir, run_dir_for
+from orchestrator.errors import ConfigError
+from orchestrator.storyboard.validate import CheckedStoryboard, check_file
+
+from . import progress, render
+
+FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .json)", show_default=False)]
+Target = Annotated[Path, typer.Argument(help="Run directory, or the storyboard whose run it is", show_default=False)]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings), "the root callback resolves settings"
+    return settings
+
+
+def run(
+    ctx: typer.Context,
+    file: FileArg,
+    out: OutOpt = None,
+    backend: Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
+    = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=100, help="Tasks on the provider at once")]
+    = DEFAULT_CONCURRENCY,
+    budget: Annotated[float | None, typer.Option(min=0, help="Hard cap in USD (overrides budget_usd)")] = None,
+    reroll: Annotated[list[str] | None, typer.Option(help="Make this shot again with a new seed (repeatable)")]
+    = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only this shot and its ancestors (repeatable)")]
+    = None,
+    keep_going: Annotated[bool, typer.Option(help="Keep submitting after an account-wide refusal (401/403)")]
+    = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending on the real provider")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line on stdout")] = False,
+) -> None:
+    """Run a storyboard into films, resuming whatever an earlier run left. Exit 0 done, 1 failed shots, 3 over
+    budget, 130 interrupted."""
+    settings = _settings(ctx)
+    checked = check_file(file, str(file))
+    render.print_diagnostics(checked.warnings)
+    kind = backend or default_kind()
+    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget_usd=budget,
+                         rerolls=tuple(reroll or ()), only=tuple(only or ()), keep_going=keep_going,
+                         max_attempts=settings.max_attempts, prices=load_prices(settings.prices))
+    confirm = None if kind is BackendKind.SIM or yes else _confirm
+    result = asyncio.run(_run(checked, kind, settings.sim_speed, options, as_json, confirm))
+    if not as_json:
+        _summary(result, file)
+    raise typer.Exit(result.exit_code)
+
+
+async def _run(checked: CheckedStoryboard, kind: BackendKind, sim_speed: float, options: RunOptions,
+               as_json: bool, confirm: Callable[[Prepared], None] | None) -> RunResult:
+    async with open_backend(kind, sim_speed) as backend:
+        sys.stderr.write(f"{backend.description}\n")
+        log = EventLog(run_dir_for(checked.name, options.out).events)
+        with contextlib.ExitStack() as stack:
+            if as_json:
+                log.watchers.append(progress.json_lines())
+            elif sys.stderr.isatty():
+                log.watchers.append(stack.enter_context(progress.LiveTable(render.console())))
+            else:
+                log.watchers.append(progress.plain_lines())
+            stack.callback(log.open().close)
+            return await run_storyboard(checked, backend, options, log, confirm)
+
+
+def _confirm(prepared: Prepared) -> None:
+    cost = prepared.usd_to_generate
+    if not sys.stdin.isatty():
+        raise ConfigError(f"this run would spend up to ${cost:,.2f} on the real provider: pass --yes to allow it "
+                          "without a terminal to ask on")
+    if not typer.confirm(f"Spend up to ${cost:,.2f} on the provider for {prepared.checked.path}?", err=True):
+        raise typer.Exit(1)
+
+
+def _summary(result: RunResult, file: Path) -> None:
+    for name, path in result.films.items():
+        typer.echo(f"film {name}: {path}")
+    if result.report is not None:
+        typer.echo(f"report: {result.report}  contact sheet: {result.contact_sheet}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"shots: {len(result.generated)} generated, {len(result.reused)} reused; "
+               f"spent ${result.usd:,.2f} ({result.tokens:,} tokens)", err=True)
+    for shot, reason in {**result.failed, **result.blocked}.items():
+        typer.echo(f"failed: {shot}: {reason}", err=True)
+    if result.exit_code:
+        typer.echo(f"fix what failed, then resume with: orchestrator run {file}", err=True)
+
+
+def status(
+    ctx: typer.Context,
+    target: Target,
+    out: OutOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+) -> None:
+    """Per shot: state, task id, attempts, tokens, USD, files; per output: the film. Calls nobody."""
+    info = runinfo.status(runinfo.locate(target, out or _settings(ctx).out))
+    if as_json:
+        typer.echo(runinfo.status_json(info))
+    else:
+        render.status_tables(info, render.console())
+
+
+def cancel(
+    ctx: typer.Context,
+    target: Target,
+    out: OutOpt = None,
+    backend: Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
+    = None,
+) -> None:
+    """Cancel the run's queued tasks on the provider and record it (running tasks cannot be cancelled)."""
+    run_dir = runinfo.locate(target, out or _settings(ctx).out)
+    kind = backend or default_kind()
+    lines = asyncio.run(_cancel(run_dir, kind, _settings(ctx).sim_speed))
+    for line in lines:
+        typer.echo(line)
+
+
+async def _cancel(run_dir: RunDir, kind: BackendKind, sim_speed: float) -> list[str]:
+    async with open_backend(kind, sim_speed) as backend:
+        return await runinfo.cancel(run_dir, backend.client)
+
+
+def assemble(
+    ctx: typer.Context,
+    target: Target,
+    out: OutOpt = None,
+    output: Annotated[list[str] | None, typer.Option("--output", help="Only this output (repeatable)")] = None,
+) -> None:
+    """Make the films again from a run's finished clips, without calling the provider (after editing `assembly:`)."""
+    run_dir = runinfo.locate(target, out or _settings(ctx).out)
+    films = asyncio.run(runinfo.reassemble(run_dir, tuple(output or ())))
+    for name, path in films.items():
+        typer.echo(f"film {name}: {path}")

@@ -1,0 +1,57 @@
+"""Which provider a run talks to: the real service (ARK_API_KEY set) or the built-in simulator on a free loopback
+port (DESIGN.md §9). Either way the engine gets the same `ArkClient`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orchestrator.api.client import ArkClient
+from orchestrator.engine.pacing import PollSchedule
+
+SIM_KEY = "simulator-local-key"  # the built-in simulator accepts any key; this one is not a secret
+
+
+class BackendKind(StrEnum):
+    """Where tasks go."""
+
+    SIM = "sim"
+    ARK = "ark"
+
+
+def default_kind() -> BackendKind:
+    """The real service when an API key is set, else the simulator."""
+    return BackendKind.ARK if os.environ.get("ARK_API_KEY", "").strip() else BackendKind.SIM
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An open connection to a provider."""
+
+    kind: BackendKind
+    client: ArkClient
+    description: str
+    polls: PollSchedule
+
+
+@asynccontextmanager
+async def open_backend(kind: BackendKind, sim_speed: float) -> AsyncIterator[Backend]:
+    """The client for `kind`; for the simulator, also the simulator itself, stopped on exit."""
+    if kind is BackendKind.ARK:
+        async with ArkClient() as client:
+            yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule())
+        return
+    from orchestrator.simulator.config import SimConfig  # the simulator stack loads only when used
+    from orchestrator.simulator.server import SimulatorServer
+
+    server = SimulatorServer(SimConfig(speed=sim_speed)).start()
+    try:
+        async with ArkClient(SIM_KEY, base_url=server.base_url) as client:
+            yield Backend(kind, client, f"simulator: {server.base_url} (no ARK_API_KEY set; latency x1/{sim_speed:g})",
+                          PollSchedule().scaled(1 / sim_speed))
+    finally:
+        server.stop()

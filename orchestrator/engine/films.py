@@ -1,0 +1,133 @@
+"""The engine's side of assembly: normalise each clip for its films the moment it is downloaded, then make the films
+(skipped when nothing that goes into them changed) with the QC report and contact sheet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
+from orchestrator.assembly.normalize import CACHE_VERSION, normalize
+from orchestrator.assembly.pipeline import AssemblySettings, OutputClip
+from orchestrator.assembly import pipeline as _pipeline
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.keys import sha256_path
+from orchestrator.engine.plan import Plan
+from orchestrator.engine.rundir import RunDir
+from orchestrator.storyboard.validate import CheckedStoryboard
+
+
+def assembly_settings(checked: CheckedStoryboard) -> AssemblySettings:
+    """The storyboard's `assembly:` section with paths made absolute."""
+    section = checked.storyboard.assembly
+    soundtrack = checked.base_dir / section.soundtrack if section.soundtrack else None
+    mix = getattr(section, "soundtrack_mix", "duck")
+    return AssemblySettings(transition=section.transition, crossfade_seconds=section.crossfade_seconds,
+                            audio=section.audio, soundtrack=soundtrack, duck=mix != "replace",
+                            loudness_lufs=section.loudness_lufs)
+
+
+def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int, int]]:
+    """Each film's frame size, from the plan, so clips can be normalised before the last one exists."""
+    by_id = {s.id: s for s in plan.shots}
+    return {name: _geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
+            for name, ids in checked.outputs.items()}
+
+
+def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]) -> list[OutputClip]:
+    """An output's clips in order; an entry right after its parent starts on the parent's last frame."""
+    ids = checked.outputs[name]
+    return [OutputClip(shot, clips[shot], i > 0 and checked.specs[shot].shot.after == ids[i - 1])
+            for i, shot in enumerate(ids)]
+
+
+@dataclass
+class FilmMaker:
+    """Early normalisation while shots generate, and the films at the end."""
+
+    checked: CheckedStoryboard
+    run_dir: RunDir
+    journal: Journal
+    sizes: dict[str, tuple[int, int]]
+    settings: AssemblySettings
+    _pending: list[asyncio.Task[object]] = field(default_factory=list)
+    _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(os.cpu_count() or 2))
+
+    def clip_ready(self, shot: str, clip: Path) -> None:
+        """Start normalising a just-downloaded clip for every film it appears in (failures surface later, when
+        the film is made from the same clip)."""
+        for name, ids in self.checked.outputs.items():
+            width, height = self.sizes[name]
+            for i, entry in enumerate(ids):
+                if entry == shot:
+                    chained = i > 0 and self.checked.specs[shot].shot.after == ids[i - 1]
+                    self._pending.append(asyncio.create_task(self._normalize(clip, width, height, chained)))
+
+    async def _normalize(self, clip: Path, width: int, height: int, chained: bool) -> object:
+        async with self._slots:
+            return await normalize(clip, width, height, chained, self.run_dir.cache)
+
+    async def settle(self) -> None:
+        """Wait for early normalisation (its errors are not fatal here)."""
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        self._pending.clear()
+
+    async def make(self, clips: dict[str, Path]) -> FilmSet | None:
+        """Every output whose shots all exist into its film; None when every film is already up to date."""
+        await self.settle()
+        names = [n for n, ids in self.checked.outputs.items() if all(i in clips for i in ids)]
+        if not names:
+            return None
+        signature = self._signature(names, clips)
+        if self._up_to_date(names, signature):
+            return None
+        entries = {name: output_entries(self.checked, name, clips) for name in names}
+        films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
+                                     **_sizes_kw({n: self.sizes[n] for n in names}))
+        self.journal.set_meta("films", json.dumps({
+            "signature": signature,
+            "files": {n: sha256_path(f.film.path) for n, f in films.films.items()},
+        }))
+        return films
+
+    def _signature(self, names: list[str], clips: dict[str, Path]) -> str:
+        recipe = {
+            "v": CACHE_VERSION, "settings": {k: str(v) for k, v in asdict(self.settings).items()},
+            "soundtrack": sha256_path(self.settings.soundtrack) if self.settings.soundtrack else None,
+            "outputs": {n: [(e.shot_id, sha256_path(e.path), e.chained) for e in
+                            output_entries(self.checked, n, clips)] for n in names},
+            "sizes": {n: self.sizes[n] for n in names},
+        }
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+    def _up_to_date(self, names: list[str], signature: str) -> bool:
+        stored = json.loads(self.journal.meta("films") or "{}")
+        if stored.get("signature") != signature:
+            return False
+        if not (self.run_dir.root / REPORT_NAME).is_file() or not (self.run_dir.root / SHEET_NAME).is_file():
+            return False
+        files = stored.get("files", {})
+        return all(self.run_dir.film(n).is_file() and sha256_path(self.run_dir.film(n)) == files.get(n)
+                   for n in names)
+
+
+def _geometry(items: list[tuple[int, int, int]]) -> tuple[int, int]:  # TEMP until assembly has output_geometry
+    fn = getattr(_pipeline, "output_geometry", None)
+    if fn is not None:
+        return fn(items)  # type: ignore[no-any-return]
+    from collections import Counter
+    weight: Counter[tuple[int, int]] = Counter()
+    for w, h, f in items:
+        weight[(w, h)] += f
+    w, h = max(weight, key=lambda size: (weight[size], size[0] * size[1]))
+    return w - w % 2, h - h % 2
+
+
+def _sizes_kw(sizes: dict[str, tuple[int, int]]) -> dict[str, object]:  # TEMP
+    import inspect
+    return {"sizes": sizes} if "sizes" in inspect.signature(assemble_films).parameters else {}

@@ -1,0 +1,154 @@
+"""Looking at and acting on an existing run directory: status (no calls), cancel, and re-assembly from finished
+clips (no provider calls)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from orchestrator.api.client import ArkClient
+from orchestrator.api.errors import ApiError
+from orchestrator.api.types import TaskStatus
+from orchestrator.engine.decide import Action
+from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.journal import Journal, Take, TakeState
+from orchestrator.engine.run import RunOptions, prepare
+from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
+from orchestrator.errors import ConfigError
+from orchestrator.storyboard.validate import check_file
+
+
+@dataclass(frozen=True)
+class ShotStatus:
+    """One shot as the journal last saw it."""
+
+    shot: str
+    state: str
+    task_id: str | None
+    attempts: int  # takes with the newest take's key
+    takes: int  # every take of the shot, earlier keys included
+    tokens: int
+    usd: float
+    clip: str | None
+    last_frame: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A run directory's state."""
+
+    run_dir: str
+    storyboard: str | None
+    shots: list[ShotStatus]
+    films: dict[str, str]
+    tokens: int
+    usd: float
+    last_run: dict[str, object] | None
+
+
+def locate(target: Path, out: Path | None) -> RunDir:
+    """The run directory named by a path: the directory itself, or the run of a storyboard file."""
+    if target.is_dir():
+        if not (target / "journal.sqlite").is_file():
+            raise ConfigError(f"{target}: not a run directory (no journal.sqlite)")
+        return RunDir(target)
+    if target.is_file():
+        run_dir = run_dir_for(check_file(target, str(target)).name, out)
+        if not run_dir.journal.is_file():
+            raise ConfigError(f"{target}: no run yet (looked in {run_dir.root})")
+        return run_dir
+    raise ConfigError(f"{target}: no such file or directory")
+
+
+def status(run_dir: RunDir) -> RunStatus:
+    """What the journal says about every shot and film."""
+    journal = Journal(run_dir.journal)
+    try:
+        by_shot: dict[str, list[Take]] = {}
+        for take in journal.takes():
+            by_shot.setdefault(take.shot, []).append(take)
+        shots = [_shot_status(run_dir, takes) for takes in by_shot.values()]
+        films = {p.stem: str(p) for p in sorted((run_dir.root / "outputs").glob("*.mp4"))}
+        return RunStatus(str(run_dir.root), journal.meta("storyboard"), shots, films,
+                         sum(s.tokens for s in shots), round(sum(s.usd for s in shots), 4), journal.last_run())
+    finally:
+        journal.close()
+
+
+def _shot_status(run_dir: RunDir, takes: list[Take]) -> ShotStatus:
+    newest = takes[-1]
+    done = newest.state is TakeState.DOWNLOADED
+    error = f"{newest.error_code}: {newest.error_message}" if newest.state.ended_badly else None
+    return ShotStatus(
+        shot=newest.shot, state=newest.state.value, task_id=newest.task_id,
+        attempts=sum(1 for t in takes if t.key == newest.key), takes=len(takes),
+        tokens=sum(t.tokens or 0 for t in takes), usd=round(sum(t.usd or 0.0 for t in takes), 4),
+        clip=str(run_dir.clip(newest.shot, newest.key)) if done else None,
+        last_frame=str(run_dir.last_frame(newest.shot, newest.key)) if done and newest.frame_sha else None,
+        error=error,
+    )
+
+
+def status_json(info: RunStatus) -> str:
+    """The status as JSON."""
+    return json.dumps(asdict(info), indent=2)
+
+
+async def cancel(run_dir: RunDir, client: ArkClient) -> list[str]:
+    """Cancel every queued task of the run and journal it; one line per task touched."""
+    lines: list[str] = []
+    with RunLock(run_dir):
+        journal = Journal(run_dir.journal)
+        try:
+            for take in journal.takes():
+                if take.state is not TakeState.SUBMITTED or take.task_id is None:
+                    continue
+                lines.append(await _cancel_one(journal, client, take))
+        finally:
+            journal.close()
+    return lines or ["nothing to cancel: no task of this run is waiting on the provider"]
+
+
+async def _cancel_one(journal: Journal, client: ArkClient, take: Take) -> str:
+    assert take.task_id is not None
+    try:
+        task = await client.get(take.task_id)
+        if task.status is not TaskStatus.QUEUED:
+            return f"{take.shot}: task {take.task_id} is {task.status.value}; only queued tasks can be cancelled"
+        await client.delete(take.task_id)
+    except ApiError as exc:
+        return f"{take.shot}: task {take.task_id}: {exc.message}"
+    journal.set_ended(take.id, TakeState.CANCELLED, "Cancelled", "cancelled with orchestrator cancel", False)
+    return f"{take.shot}: task {take.task_id} cancelled"
+
+
+async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Path]:
+    """The films again from the finished clips, with the storyboard's current `assembly:` settings."""
+    with RunLock(run_dir):
+        journal = Journal(run_dir.journal)
+        try:
+            source = journal.meta("storyboard")
+            if source is None:
+                raise ConfigError(f"{run_dir.root}: the journal does not name its storyboard")
+            checked = check_file(Path(source), source)
+            unknown = [o for o in outputs if o not in checked.outputs]
+            if unknown:
+                raise ConfigError(f"--output {', '.join(unknown)}: no such output in {source} "
+                                  f"({', '.join(checked.outputs)})")
+            prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal)
+            wanted = outputs or tuple(checked.outputs)
+            needed = {s for o in wanted for s in checked.outputs[o]}
+            missing = [d for d in prepared.decisions.shots if d.shot in needed and d.action is not Action.REUSE]
+            if missing:
+                raise ConfigError(f"{run_dir.root}: {', '.join(d.shot for d in missing)} not finished or changed "
+                                  f"since the run ({missing[0].reason}); run `orchestrator run {source}` first")
+            clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots if d.shot in needed}
+            subset = replace(checked, outputs={o: checked.outputs[o] for o in wanted})
+            maker = FilmMaker(subset, run_dir, journal, output_sizes(subset, prepared.plan),
+                              assembly_settings(checked))
+            await maker.make(clips)
+            return {o: run_dir.film(o) for o in wanted}
+        finally:
+            journal.close()

@@ -1,0 +1,265 @@
+"""The journal: every take of every shot, in `journal.sqlite` (DESIGN.md §5).
+
+A take moves `intent -> submitted -> succeeded -> downloaded`, or ends `failed | expired | cancelled`. The intent
+(seed, request summary, time) is committed and synced **before** the create call, the task id right after it: a
+process killed at any moment leaves either no task, a task the journal names, or an intent the list endpoint can
+match. Each write is one autocommitted statement with `synchronous=FULL`, so a SIGKILL never leaves half a record.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine.keys import Params, canonical
+
+JOURNAL_NAME = "journal.sqlite"
+JOURNAL_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS takes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shot TEXT NOT NULL,
+    key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT UNIQUE,
+    intent_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    frame_url TEXT,
+    video_url TEXT,
+    urls_at REAL,
+    tokens INTEGER,
+    usd REAL,
+    error_code TEXT,
+    error_message TEXT,
+    retryable INTEGER,
+    frame_sha TEXT,
+    frame_size INTEGER,
+    clip_sha TEXT,
+    clip_size INTEGER,
+    polls INTEGER NOT NULL DEFAULT 0,
+    run INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS takes_by_shot ON takes (shot, key);
+CREATE TABLE IF NOT EXISTS variants (shot TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    storyboard TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    exit_code INTEGER,
+    summary TEXT
+);
+"""
+
+
+class TakeState(StrEnum):
+    """Where a take is in its life."""
+
+    INTENT = "intent"
+    SUBMITTED = "submitted"
+    SUCCEEDED = "succeeded"
+    DOWNLOADED = "downloaded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def ended_badly(self) -> bool:
+        """True for the states a take never leaves and that produced nothing."""
+        return self in (TakeState.FAILED, TakeState.EXPIRED, TakeState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Take:
+    """One row of the journal: one attempt at one shot with one key."""
+
+    id: int
+    shot: str
+    key: str
+    params: Params
+    attempt: int
+    seed: int
+    request: dict[str, Any]  # the create body without media (enough to recognise an orphan)
+    state: TakeState
+    task_id: str | None
+    intent_at: float
+    updated_at: float
+    frame_url: str | None
+    video_url: str | None
+    urls_at: float | None
+    tokens: int | None
+    usd: float | None
+    error_code: str | None
+    error_message: str | None
+    retryable: bool | None
+    frame_sha: str | None
+    frame_size: int | None
+    clip_sha: str | None
+    clip_size: int | None
+    polls: int
+    run: int
+
+    @property
+    def folder_name(self) -> str:
+        """`<key12>`: the take's folder under `shots/<id>/`."""
+        return self.key[:12]
+
+
+class Journal:
+    """The run directory's journal; one per process, used from one thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(JOURNAL_VERSION),))
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    # -- runs and meta -------------------------------------------------------------------------------------------
+
+    def meta(self, name: str) -> str | None:
+        """A stored setting, e.g. the storyboard path."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Store a setting."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def begin_run(self, storyboard: str) -> int:
+        """Record the start of a run and return its number."""
+        cur = self._db.execute("INSERT INTO runs (storyboard, started_at) VALUES (?, ?)", (storyboard, time.time()))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def end_run(self, run: int, exit_code: int, summary: dict[str, Any]) -> None:
+        """Record how a run ended."""
+        self._db.execute("UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?",
+                         (time.time(), exit_code, json.dumps(summary), run))
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run record."""
+        row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else dict(row)
+
+    # -- rerolls ---------------------------------------------------------------------------------------------------
+
+    def variant(self, shot: str) -> int:
+        """How many times the shot was rerolled."""
+        row = self._db.execute("SELECT n FROM variants WHERE shot = ?", (shot,)).fetchone()
+        return 0 if row is None else int(row["n"])
+
+    def set_variant(self, shot: str, n: int) -> None:
+        """Record a reroll."""
+        self._db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?)", (shot, n))
+
+    # -- takes -----------------------------------------------------------------------------------------------------
+
+    def add_intent(self, shot: str, key: str, params: Params, attempt: int, seed: int, request: dict[str, Any],
+                   run: int) -> Take:
+        """Write the intent of a create call; must be called before the call is made."""
+        now = time.time()
+        cur = self._db.execute(
+            "INSERT INTO takes (shot, key, params, attempt, seed, request, state, intent_at, updated_at, run) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (shot, key, canonical(params), attempt, seed, json.dumps(request, sort_keys=True), TakeState.INTENT,
+             now, now, run))
+        assert cur.lastrowid is not None
+        return self.take(cur.lastrowid)
+
+    def set_submitted(self, take: int, task_id: str) -> Take:
+        """The create call returned (or reconciliation found) this task id."""
+        return self._update(take, state=TakeState.SUBMITTED, task_id=task_id)
+
+    def set_succeeded(self, take: int, video_url: str | None, frame_url: str | None, tokens: int | None,
+                      usd: float | None) -> Take:
+        """The task succeeded: its URLs (fresh now) and what it cost."""
+        return self._update(take, state=TakeState.SUCCEEDED, video_url=video_url, frame_url=frame_url,
+                            urls_at=time.time(), tokens=tokens, usd=usd)
+
+    def set_urls(self, take: int, video_url: str | None, frame_url: str | None) -> Take:
+        """Fresh URLs from getting the task again."""
+        return self._update(take, video_url=video_url, frame_url=frame_url, urls_at=time.time())
+
+    def set_frame(self, take: int, sha: str, size: int) -> Take:
+        """The last frame is on disk, verified."""
+        return self._update(take, frame_sha=sha, frame_size=size)
+
+    def set_downloaded(self, take: int, sha: str, size: int) -> Take:
+        """The clip is on disk, verified: the take is done."""
+        return self._update(take, state=TakeState.DOWNLOADED, clip_sha=sha, clip_size=size)
+
+    def set_ended(self, take: int, state: TakeState, code: str | None, message: str | None,
+                  retryable: bool) -> Take:
+        """The take failed, expired or was cancelled."""
+        return self._update(take, state=state, error_code=code, error_message=message, retryable=int(retryable))
+
+    def add_polls(self, take: int, count: int) -> None:
+        """Count status requests made for this take."""
+        self._db.execute("UPDATE takes SET polls = polls + ? WHERE id = ?", (count, take))
+
+    def take(self, take_id: int) -> Take:
+        """One take by row id."""
+        row = self._db.execute("SELECT * FROM takes WHERE id = ?", (take_id,)).fetchone()
+        assert row is not None, f"no take {take_id}"
+        return _take(row)
+
+    def takes(self, shot: str | None = None) -> list[Take]:
+        """Every take (of one shot), oldest first."""
+        if shot is None:
+            rows = self._db.execute("SELECT * FROM takes ORDER BY id")
+        else:
+            rows = self._db.execute("SELECT * FROM takes WHERE shot = ? ORDER BY id", (shot,))
+        return [_take(r) for r in rows]
+
+    def of_key(self, shot: str, key: str) -> list[Take]:
+        """The takes of one shot with one key, oldest first."""
+        rows = self._db.execute("SELECT * FROM takes WHERE shot = ? AND key = ? ORDER BY id", (shot, key))
+        return [_take(r) for r in rows]
+
+    def task_ids(self) -> set[str]:
+        """Every task id the journal owns (never adopt one of these as another shot's orphan)."""
+        return {str(r[0]) for r in self._db.execute("SELECT task_id FROM takes WHERE task_id IS NOT NULL")}
+
+    def _update(self, take: int, **fields: Any) -> Take:
+        fields["updated_at"] = time.time()
+        names = ", ".join(f"{name} = ?" for name in fields)
+        self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*fields.values(), take))
+        return self.take(take)
+
+
+def live_take(takes: list[Take]) -> Take | None:
+    """The take of a key that counts: the newest downloaded one, else the newest still in progress."""
+    done = [t for t in takes if t.state is TakeState.DOWNLOADED]
+    if done:
+        return done[-1]
+    going = [t for t in takes if not t.state.ended_badly]
+    return going[-1] if going else None
+
+
+def _take(row: sqlite3.Row) -> Take:
+    data = dict(row)
+    data["params"] = json.loads(data["params"])
+    data["request"] = json.loads(data["request"])
+    data["state"] = TakeState(data["state"])
+    data["retryable"] = None if data["retryable"] is None else bool(data["retryable"])
+    return Take(**data)
+

@@ -1,0 +1,199 @@
+"""A whole run: decide, check the budget, run the shot graph, make the films, record the outcome (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from orchestrator.config import PriceBook
+from orchestrator.engine.backend import Backend
+from orchestrator.engine.decide import Action, Decisions, decide
+from orchestrator.engine.events import EventLog
+from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
+from orchestrator.engine.plan import Plan, make_plan
+from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
+from orchestrator.engine.scheduler import Blocked, run_graph
+from orchestrator.engine.shot import Budget, Handoff, ShotContext, ShotFailed, ShotOutcome, ShotRunner
+from orchestrator.errors import BudgetExceeded, ConfigError
+from orchestrator.storyboard.validate import CheckedStoryboard
+
+EXIT_DONE, EXIT_FAILED = 0, 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The knobs of one run (DESIGN.md §9 flags)."""
+
+    out: Path | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    budget_usd: float | None = None
+    rerolls: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    keep_going: bool = False
+    max_attempts: int = 3
+    prices: PriceBook | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before the first call: plan, decisions, the budget check's inputs."""
+
+    checked: CheckedStoryboard
+    plan: Plan
+    decisions: Decisions
+    run_dir: RunDir
+    selected: tuple[str, ...]  # shots this run touches, in plan order
+
+    @property
+    def usd_to_generate(self) -> float:
+        """What the selected shots will commit."""
+        return round(sum(self.decisions.of(s).usd for s in self.selected), 2)
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    run_dir: RunDir
+    films: dict[str, Path]
+    failed: dict[str, str]
+    blocked: dict[str, str]
+    reused: list[str]
+    generated: list[str]
+    tokens: int
+    usd: float
+    report: Path | None
+    contact_sheet: Path | None
+    warnings: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every selected shot finished, else 1."""
+        return EXIT_FAILED if self.failed or self.blocked else EXIT_DONE
+
+
+def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
+    """Plan and decide (reads the journal, calls nobody); unknown --reroll/--only ids are input errors."""
+    for flag, ids in (("--reroll", options.rerolls), ("--only", options.only)):
+        unknown = [i for i in ids if i not in checked.specs]
+        if unknown:
+            raise ConfigError(f"{flag} {', '.join(unknown)}: no such shot in {checked.path} "
+                              f"({', '.join(checked.specs)})")
+    plan = make_plan(checked, options.prices, options.budget_usd)
+    run_dir = run_dir_for(checked.name, options.out)
+    decisions = decide(checked, plan, journal, run_dir, options.rerolls)
+    wanted = set(checked.specs)
+    if options.only:
+        wanted = set(options.only).union(*(nx.ancestors(checked.graph, s) for s in options.only))
+    return Prepared(checked, plan, decisions, run_dir, tuple(s.id for s in plan.shots if s.id in wanted))
+
+
+def check_budget(prepared: Prepared, flag_given: bool) -> None:
+    """Refuse (exit 3) when what this run would generate costs more than the budget."""
+    budget = prepared.plan.budget_usd
+    if budget is not None and prepared.usd_to_generate > budget + 1e-9:
+        source = "--budget" if flag_given else f"budget_usd in {prepared.checked.path}"
+        raise BudgetExceeded(prepared.usd_to_generate, budget, source)
+
+
+def open_journal(run_dir: RunDir) -> Journal | None:
+    """The run directory's journal if it exists (for plan/status, which must not create one)."""
+    return Journal(run_dir.journal) if run_dir.journal.is_file() else None
+
+
+async def run_storyboard(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
+                         confirm: Callable[[Prepared], None] | None = None) -> RunResult:
+    """Run a validated storyboard to its films. The lock is held throughout; `confirm` may refuse (raise) after
+    the budget check and before the first paid call."""
+    run_dir = run_dir_for(checked.name, options.out)
+    with RunLock(run_dir):
+        journal = Journal(run_dir.journal)
+        try:
+            return await _locked_run(checked, backend, options, events, journal, confirm)
+        finally:
+            journal.close()
+
+
+async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
+                      journal: Journal, confirm: Callable[[Prepared], None] | None) -> RunResult:
+    prepared = prepare(checked, options, journal)
+    check_budget(prepared, options.budget_usd is not None)
+    if confirm is not None and any(prepared.decisions.of(s).action is not Action.REUSE for s in prepared.selected):
+        confirm(prepared)
+    for shot, variant in prepared.decisions.rerolls.items():
+        journal.set_variant(shot, variant)
+    journal.set_meta("storyboard", str(checked.path.resolve()))
+    run = journal.begin_run(str(checked.path))
+    plan = prepared.plan
+    events.emit("run_started", run=run, storyboard=str(checked.path), run_dir=str(prepared.run_dir.root),
+                backend=backend.kind.value, shots=len(prepared.selected), usd_to_generate=prepared.usd_to_generate,
+                decisions={d.shot: d.action.value for d in prepared.decisions.shots if d.shot in prepared.selected})
+    ctx = ShotContext(
+        client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
+        events=events, limit=AdaptiveLimit(options.concurrency), budget=Budget(plan.budget_usd),
+        estimates={s.id: s for s in plan.shots}, polls=backend.polls, max_attempts=options.max_attempts,
+        rng=options.rng, keep_going=options.keep_going,
+    )
+    backend.client.on_rate_limited = lambda _exc: ctx.limit.throttled()
+    maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
+
+    async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
+        outcome = await ShotRunner(ctx, checked.specs[shot], parent).run(publish)
+        if not outcome.reused:
+            maker.clip_ready(shot, outcome.clip)
+        return outcome
+
+    parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
+    graph = await run_graph(list(prepared.selected), parent_of, one)
+    failed = {s: _reason(e) for s, e in graph.failed.items()}
+    blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items()}
+    for shot, reason in failed.items():
+        events.emit("failed", shot, reason=reason)
+    for shot, reason in blocked.items():
+        events.emit("blocked", shot, reason=reason)
+    clips = {s: o.clip for s, o in graph.done.items()}
+    films = await maker.make(clips)
+    result = _result(prepared, graph.done, failed, blocked, films, journal)
+    if films is not None:
+        for name, film in films.films.items():
+            events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
+                        seconds=round(film.film.seconds, 3))
+    journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, "usd": result.usd})
+    events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
+                failed=failed, blocked=blocked, usd=result.usd, tokens=result.tokens, lowest_limit=ctx.limit.lowest)
+    return result
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ShotFailed):
+        return exc.reason
+    if isinstance(exc, Blocked):
+        return f"its ancestor {exc.ancestor} did not finish"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _result(prepared: Prepared, done: dict[str, ShotOutcome], failed: dict[str, str], blocked: dict[str, str],
+            films: object, journal: Journal) -> RunResult:
+    from orchestrator.assembly.films import FilmSet
+
+    checked = prepared.checked
+    complete = [n for n, ids in checked.outputs.items() if all(i in done for i in ids)]
+    paths = {n: prepared.run_dir.film(n) for n in complete if prepared.run_dir.film(n).is_file()}
+    generated = [s for s, o in done.items() if not o.reused]
+    takes = [o.take for s, o in done.items() if not o.reused]
+    film_set = films if isinstance(films, FilmSet) else None
+    return RunResult(
+        run_dir=prepared.run_dir, films=paths, failed=failed, blocked=blocked,
+        reused=[s for s, o in done.items() if o.reused], generated=generated,
+        tokens=sum(journal.take(t.id).tokens or 0 for t in takes),
+        usd=round(sum(journal.take(t.id).usd or 0.0 for t in takes), 4),
+        report=film_set.report if film_set else None, contact_sheet=film_set.contact_sheet if film_set else None,
+        warnings=film_set.warnings if film_set else [],
+    )
