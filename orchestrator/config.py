@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     prices: Path | None = Field(None, description="YAML/JSON file overriding the catalog's USD prices")
     out: Path = Field(Path("runs"), description="Folder that holds the run directories (<out>/<name>/)")
     max_attempts: int = Field(3, ge=1, le=10, description="Tasks created per shot at most, retries included")
+    poll_scale: float = Field(
+        1.0, gt=0, description="Multiplies the status-poll intervals (e.g. 1/60 against `simulate --speed 60`)")
     sim_speed: float = Field(
         60.0, gt=0, description="Time compression of the built-in simulator (60: a 5 s 720p clip takes ~2 s)")
 

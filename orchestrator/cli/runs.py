@@ -63,15 +63,15 @@ def run(
                          rerolls=tuple(reroll or ()), only=tuple(only or ()), keep_going=keep_going,
                          max_attempts=settings.max_attempts, prices=load_prices(settings.prices))
     confirm = None if kind is BackendKind.SIM or yes else _confirm
-    result = asyncio.run(_run(checked, kind, settings.sim_speed, options, as_json, confirm))
+    result = asyncio.run(_run(checked, kind, settings, options, as_json, confirm))
     if not as_json:
         _summary(result, file)
     raise typer.Exit(result.exit_code)
 
 
-async def _run(checked: CheckedStoryboard, kind: BackendKind, sim_speed: float, options: RunOptions,
+async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings, options: RunOptions,
                as_json: bool, confirm: Callable[[Prepared], None] | None) -> RunResult:
-    async with open_backend(kind, sim_speed) as backend:
+    async with open_backend(kind, settings.sim_speed, settings.poll_scale) as backend:
         sys.stderr.write(f"{backend.description}\n")
         log = EventLog(run_dir_for(checked.name, options.out).events)
         with contextlib.ExitStack() as stack:

@@ -39,11 +39,11 @@ class Backend:
 
 
 @asynccontextmanager
-async def open_backend(kind: BackendKind, sim_speed: float) -> AsyncIterator[Backend]:
+async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 1.0) -> AsyncIterator[Backend]:
     """The client for `kind`; for the simulator, also the simulator itself, stopped on exit."""
     if kind is BackendKind.ARK:
         async with ArkClient() as client:
-            yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule())
+            yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule().scaled(poll_scale))
         return
     from orchestrator.simulator.config import SimConfig  # the simulator stack loads only when used
     from orchestrator.simulator.server import SimulatorServer
@@ -52,6 +52,6 @@ async def open_backend(kind: BackendKind, sim_speed: float) -> AsyncIterator[Bac
     try:
         async with ArkClient(SIM_KEY, base_url=server.base_url) as client:
             yield Backend(kind, client, f"simulator: {server.base_url} (no ARK_API_KEY set; latency x1/{sim_speed:g})",
-                          PollSchedule().scaled(1 / sim_speed))
+                          PollSchedule().scaled(poll_scale / sim_speed))
     finally:
         server.stop()
