@@ -35,19 +35,25 @@ class Transitions:
 
 def plan_transitions(parts: list[Intermediate], chained: list[bool], names: list[str], crossfade: bool,
                      seconds: float) -> Transitions:
-    """Crossfade every join that is not a chain edge; a clip too short to give frames to both its fades (and keep
-    one of its own) makes its joins cuts instead, with a warning."""
+    """Crossfade every join that is not a chain edge. A clip must keep one frame of its own beside the frames it
+    gives its fades: one too short for both keeps the fade into it (if that fits) and its next join is cut; one too
+    short for any fade cuts both. Each join degraded to a cut gets a warning."""
     fade_frames = max(1, round(seconds * FPS))
     fades = [crossfade and not chained[i + 1] for i in range(len(parts) - 1)]
     warnings = []
-    for i, part in enumerate(parts):
-        used = (fades[i - 1] if i > 0 else False) + (fades[i] if i < len(fades) else False)
-        if used and part.frames < used * fade_frames + 1:
-            for j in (i - 1, i):
-                if 0 <= j < len(fades) and fades[j]:
-                    fades[j] = False
-                    warnings.append(f"{names[j]} -> {names[j + 1]}: {names[i]} is too short for a "
-                                    f"{seconds:g} s crossfade; cut instead")
+
+    def cut(join: int, short: int) -> None:
+        fades[join] = False
+        warnings.append(f"{names[join]} -> {names[join + 1]}: {names[short]} is too short for a {seconds:g} s "
+                        "crossfade; cut instead")
+
+    for i, part in enumerate(parts):  # left to right: a fade into clip i has already fitted clip i - 1
+        before, after = i > 0 and fades[i - 1], i < len(fades) and fades[i]
+        if before and part.frames < fade_frames + 1:
+            cut(i - 1, i)
+            before = False
+        if after and part.frames < (before + 1) * fade_frames + 1:
+            cut(i, i)
     return Transitions(fades, fade_frames, warnings)
 
 

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME
+from orchestrator.assembly.finish import plan_transitions
+from orchestrator.assembly.normalize import Intermediate
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, assemble_output
+from orchestrator.assembly.probe import ClipInfo
 from tests.assembly.conftest import FFMPEG, make_clip
 
 RATE = 48_000
@@ -111,3 +114,37 @@ def test_a_film_that_cannot_reach_its_loudness_says_so(tmp_path: Path) -> None:
     quiet = make_clip(tmp_path / "silent.mp4", frames=49, audio=False)
     out = assemble(tmp_path, [OutputClip("a", quiet, False)], loudness_lufs=-14.0)
     assert any("integrated loudness" in w for w in out.warnings)
+
+
+def test_a_clip_short_for_two_crossfades_keeps_the_one_that_fits(tmp_path: Path) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=n, tone=300 + 100 * i) for i, n in enumerate((49, 20, 49))]
+    out = assemble(tmp_path, [OutputClip(s, c, False) for s, c in zip("abc", clips, strict=True)],
+                   transition="crossfade", crossfade_seconds=0.5)
+    assert out.film.frames == 49 + 20 + 49 - 12  # a -> b crossfades, b -> c is cut
+    assert out.seams == (43, 49 + 20 - 12)
+    assert out.warnings == ["b -> c: b is too short for a 0.5 s crossfade; cut instead"]
+
+
+def _parts(*frames: int) -> list[Intermediate]:
+    info = ClipInfo(Path("x.mp4"), "h264", "yuv420p", 320, 180, 24.0, 0, 0.0, None, None, None)
+    return [Intermediate(Path(f"p{i}.mkv"), n, info, reused=True) for i, n in enumerate(frames)]
+
+
+@pytest.mark.parametrize(("frames", "chained", "fades", "cut"), [
+    ((49, 49, 49), (False, False, False), [True, True], []),
+    ((49, 25, 49), (False, False, False), [True, True], []),  # 12 + 12 + one of its own
+    ((49, 24, 49), (False, False, False), [True, False], ["b -> c: b"]),  # one fade fits: the first kept
+    ((49, 13, 49), (False, False, False), [True, False], ["b -> c: b"]),
+    ((49, 12, 49), (False, False, False), [False, False], ["a -> b: b", "b -> c: b"]),  # none fits
+    ((12, 49, 49), (False, False, False), [False, True], ["a -> b: a"]),  # the first clip has one fade
+    ((49, 49, 12), (False, False, False), [True, False], ["b -> c: c"]),
+    ((49, 20, 20, 49), (False, False, False, False), [True, False, True], ["b -> c: b"]),  # c keeps c -> d
+    ((49, 20, 49), (False, True, False), [False, True], []),  # a chain edge never fades, so b has room
+    ((49, 20, 49), (False, False, True), [True, False], []),
+])
+def test_plan_transitions_degrades_only_what_does_not_fit(frames: tuple[int, ...], chained: tuple[bool, ...],
+                                                          fades: list[bool], cut: list[str]) -> None:
+    names = list("abcd"[: len(frames)])
+    plan = plan_transitions(_parts(*frames), list(chained), names, True, 0.5)
+    assert plan.fades == fades and plan.fade_frames == 12
+    assert [w.split(" is too short")[0] for w in plan.warnings] == cut
