@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint bench clean help
+.PHONY: demo test lint bench clean help
 
 help:
+	@echo "make demo   - create .venv if needed, run storyboards/tea-ad.yaml on the built-in simulator"
 	@echo "make test   - create .venv if needed, install, run the test suite"
 	@echo "make lint   - ruff and mypy (strict) on the package"
 	@echo "make bench  - the benchmarks BENCHMARKS.md records"
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# --backend sim even when ARK_API_KEY is set: a demo never spends money.
+demo: $(STAMP)
+	$(BIN)/orchestrator run storyboards/tea-ad.yaml --backend sim
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
