@@ -86,9 +86,19 @@ def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_
             key, take = shot_key(params), None
             variants[est.id] = variant
         decision = _one(est.id, est.usd, key, take, params, journal, run_dir, est.id in variants)
-        frames[est.id] = decision.take.frame_sha if decision.action is Action.REUSE and decision.take else None
+        frames[est.id] = _known_frame(decision, run_dir)
         out.append(decision)
     return Decisions(tuple(out), variants)
+
+
+def _known_frame(decision: Decision, run_dir: RunDir) -> str | None:
+    """The sha of the last frame this shot's children will get, when it is already on disk (a reused take, or a
+    downloaded take resumed only to fetch its clip again)."""
+    take = decision.take
+    if take is None or take.state is not TakeState.DOWNLOADED or take.frame_sha is None:
+        return None
+    frame = run_dir.last_frame(take.shot, take.key)
+    return take.frame_sha if frame.is_file() and sha256_path(frame) == take.frame_sha else None
 
 
 def _one(shot: str, usd: float, key: str, take: Take | None, params: dict[str, object], journal: Journal | None,

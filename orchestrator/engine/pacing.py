@@ -31,7 +31,7 @@ class PollSchedule:
 
     def delay(self, polls_done: int) -> float:
         """Seconds to wait before the next status check."""
-        return min(self.max_s, self.first_s * self.growth ** polls_done)
+        return min(self.max_s, self.first_s * self.growth ** min(polls_done, 64))  # no overflow on long tasks
 
     def scaled(self, factor: float) -> PollSchedule:
         """The same schedule with every time multiplied by `factor`."""
@@ -54,6 +54,7 @@ class AdaptiveLimit:
 
     def throttled(self) -> None:
         """The provider said 429: halve the limit (not below one)."""
+        self._recover()
         self.limit = max(1, self.limit // 2)
         self.lowest = min(self.lowest, self.limit)
         self._last_change = self._clock()
@@ -63,7 +64,7 @@ class AdaptiveLimit:
         if self.limit < self.ceiling and now - self._last_change >= self.recover_s:
             steps = int((now - self._last_change) // self.recover_s)
             self.limit = min(self.ceiling, self.limit + steps)
-            self._last_change = now
+            self._last_change += steps * self.recover_s
 
     @asynccontextmanager
     async def slot(self, priority: float) -> AsyncIterator[None]:
@@ -82,6 +83,7 @@ class AdaptiveLimit:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (-priority, next(self._order), future))
+        self._wake()  # the limit may have grown back since the last release
         try:
             await future
         except asyncio.CancelledError:

@@ -25,7 +25,6 @@ from orchestrator.storyboard.resolve import ShotSpec
 HANDOFF_PROMPT = "Image 1 is the first frame of this shot: start exactly on it. "
 _IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"BM", "bmp"),
                 (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
-_AUDIO_TYPES = {".mp3": "mp3", ".wav": "wav", ".m4a": "mp4", ".aac": "aac", ".ogg": "ogg", ".flac": "flac"}
 
 
 def image_format(data: bytes) -> str:
@@ -52,9 +51,23 @@ def _image(source: str, base_dir: Path) -> MediaURL:
 def _audio(source: str, base_dir: Path) -> MediaURL:
     if is_remote(source):
         return MediaURL(url=source)
-    path = base_dir / source
-    kind = _AUDIO_TYPES.get(path.suffix.lower(), "wav")
-    return MediaURL(url=f"data:audio/{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}")
+    data = (base_dir / source).read_bytes()
+    return MediaURL(url=f"data:audio/{audio_format(data)};base64,{base64.b64encode(data).decode('ascii')}")
+
+
+def audio_format(data: bytes) -> str:
+    """Audio format from the bytes' signature (the checker reads files by content too, not by name)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if data[4:8] == b"ftyp":
+        return "mp4"
+    if data.startswith(b"OggS"):
+        return "ogg"
+    if data.startswith(b"fLaC"):
+        return "flac"
+    return "wav"
 
 
 def build_request(spec: ShotSpec, base_dir: Path, seed: int, parent_frame: str | None) -> CreateTaskRequest:

@@ -25,6 +25,7 @@ from orchestrator.api.types import CreateTaskRequest, Task, TaskStatus
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.probe import probe
 from orchestrator.engine import request as build
+from orchestrator.engine.decide import take_intact
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.journal import Journal, Take, TakeState, live_take
 from orchestrator.engine.keys import Params, sha256_path, shot_key, shot_params
@@ -149,7 +150,7 @@ class ShotRunner:
         """Produce the shot; `publish` gets the last frame as soon as it is on disk, before the clip downloads."""
         takes = self.ctx.journal.of_key(self.id, self.key)
         take = live_take(takes)
-        if take is not None and take.state is TakeState.DOWNLOADED and self._intact(take):
+        if take is not None and take.state is TakeState.DOWNLOADED and take_intact(take, self.ctx.run_dir):
             handoff = self._handoff(take)
             if handoff is not None:
                 publish(handoff)
@@ -322,14 +323,6 @@ class ShotRunner:
 
     def _frame(self) -> Path:
         return self.ctx.run_dir.last_frame(self.id, self.key)
-
-    def _intact(self, take: Take) -> bool:
-        clip, frame = self._clip(), self._frame()
-        if not (clip.is_file() and clip.stat().st_size == take.clip_size and sha256_path(clip) == take.clip_sha):
-            return False
-        if take.frame_sha is None:
-            return True
-        return frame.is_file() and frame.stat().st_size == take.frame_size and sha256_path(frame) == take.frame_sha
 
     def _handoff(self, take: Take) -> Handoff | None:
         if take.frame_sha is None:
