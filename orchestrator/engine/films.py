@@ -13,8 +13,7 @@ from pathlib import Path
 
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
 from orchestrator.assembly.normalize import CACHE_VERSION, normalize
-from orchestrator.assembly.pipeline import AssemblySettings, OutputClip
-from orchestrator.assembly import pipeline as _pipeline
+from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.plan import Plan
@@ -35,7 +34,7 @@ def assembly_settings(checked: CheckedStoryboard) -> AssemblySettings:
 def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int, int]]:
     """Each film's frame size, from the plan, so clips can be normalised before the last one exists."""
     by_id = {s.id: s for s in plan.shots}
-    return {name: _geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
+    return {name: output_geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
             for name, ids in checked.outputs.items()}
 
 
@@ -88,7 +87,7 @@ class FilmMaker:
             return None
         entries = {name: output_entries(self.checked, name, clips) for name in names}
         films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
-                                     **_sizes_kw({n: self.sizes[n] for n in names}))
+                                     sizes={n: self.sizes[n] for n in names})
         self.journal.set_meta("films", json.dumps({
             "signature": signature,
             "files": {n: sha256_path(f.film.path) for n, f in films.films.items()},
@@ -115,19 +114,3 @@ class FilmMaker:
         return all(self.run_dir.film(n).is_file() and sha256_path(self.run_dir.film(n)) == files.get(n)
                    for n in names)
 
-
-def _geometry(items: list[tuple[int, int, int]]) -> tuple[int, int]:  # TEMP until assembly has output_geometry
-    fn = getattr(_pipeline, "output_geometry", None)
-    if fn is not None:
-        return fn(items)  # type: ignore[no-any-return]
-    from collections import Counter
-    weight: Counter[tuple[int, int]] = Counter()
-    for w, h, f in items:
-        weight[(w, h)] += f
-    w, h = max(weight, key=lambda size: (weight[size], size[0] * size[1]))
-    return w - w % 2, h - h % 2
-
-
-def _sizes_kw(sizes: dict[str, tuple[int, int]]) -> dict[str, object]:  # TEMP
-    import inspect
-    return {"sizes": sizes} if "sizes" in inspect.signature(assemble_films).parameters else {}
