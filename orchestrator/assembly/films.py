@@ -10,9 +10,11 @@ from pathlib import Path
 
 from orchestrator.assembly import qc
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
+from orchestrator.assembly.process import ffmpeg_slots
 
 REPORT_NAME = "report.json"
 SHEET_NAME = "contact_sheet.png"
+OUTPUTS_DIR = "outputs"
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,25 @@ class FilmSet:
 
 
 async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, cache_dir: Path,
-                         settings: AssemblySettings | None = None) -> FilmSet:
-    """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`."""
+                         settings: AssemblySettings | None = None,
+                         sizes: dict[str, tuple[int, int]] | None = None) -> FilmSet:
+    """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
+
+    `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
+    not in it gets the size its clips suggest."""
+    folder = run_dir / OUTPUTS_DIR
     films: dict[str, AssembledOutput] = {}
-    for name, clips in outputs.items():
-        films[name] = await assemble_output(clips, run_dir / "outputs" / f"{name}.mp4", cache_dir, settings)
-    joins = {name: _joins(outputs[name], film) for name, film in films.items()}
-    checks = [await qc.qc_output(name, film.film.path, joins[name]) for name, film in films.items()]
-    warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
-    report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
-    qc.write_report(checks, report, warnings)
-    await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet)
+    with ffmpeg_slots():
+        for name, clips in outputs.items():
+            films[name] = await assemble_output(clips, folder / f"{name}.mp4", cache_dir, settings,
+                                                size=(sizes or {}).get(name))
+        joins = {name: _joins(outputs[name], film) for name, film in films.items()}
+        checks = [await qc.qc_output(name, film.film.path, joins[name], film.loudness)
+                  for name, film in films.items()]
+        warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
+        report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
+        qc.write_report(checks, report, warnings)
+        await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet)
     return FilmSet(films, checks, report, sheet, warnings)
 
 

@@ -3,8 +3,6 @@ No file with the final name is ever partial."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +10,8 @@ from pathlib import Path
 from orchestrator.assembly.errors import AssemblyError
 from orchestrator.assembly.ffmpeg import FPS, SAMPLES_PER_FRAME, concat_list
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
-from orchestrator.assembly.process import run_ffmpeg
+from orchestrator.assembly.process import run_ffmpeg, task_group
+from orchestrator.assembly.temp import temporary
 
 AUDIO_TOLERANCE_SAMPLES = 1024  # one AAC frame: the encoder works in blocks of 1024 samples
 
@@ -28,19 +27,11 @@ class Film:
     info: ClipInfo
 
 
-def temp_beside(dest: Path, suffix: str) -> Path:
-    """A hidden, unique name next to `dest` (same filesystem, so the final rename is atomic)."""
-    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{suffix}")
-
-
 async def concat(paths: list[Path], dest: Path, argv: Callable[[Path, Path], list[str]]) -> None:
     """Run a concat-demuxer join of `paths` into `dest` with the argv builder given."""
-    listing = temp_beside(dest, ".txt")
-    try:
+    with temporary(dest, ".txt") as listing:
         listing.write_text(concat_list([p.resolve() for p in paths]), encoding="utf-8")
         await run_ffmpeg(argv(listing, dest))
-    finally:
-        listing.unlink(missing_ok=True)
 
 
 async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True) -> Film:
@@ -53,7 +44,9 @@ async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True) -
 
 async def verify(path: Path, expected_frames: int, *, decode: bool = True) -> Film:
     """The frame count must be exact and the audio as long as the video within one AAC block (21 ms)."""
-    info, samples = await asyncio.gather(probe(path, decode=decode), audio_samples(path))
+    async with task_group() as group:
+        probing, counting = group.create_task(probe(path, decode=decode)), group.create_task(audio_samples(path))
+    info, samples = probing.result(), counting.result()
     if info.frames != expected_frames:
         raise AssemblyError(f"{path}: {info.frames} frames, expected {expected_frames}")
     if not info.has_audio:

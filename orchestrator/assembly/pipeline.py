@@ -1,11 +1,15 @@
-"""One output from its clips: decide geometry, joins and audio work (pure), normalise every clip in parallel up to
-the core count, join (copy when possible), finish, verify, rename."""
+"""One output from its clips: decide geometry, joins and audio work (pure), normalise every clip in parallel, join
+(copy when possible), finish, verify, rename.
+
+Every ffmpeg a pipeline starts shares one limit (the core count, or `workers`), and siblings are awaited together:
+the first failure cancels the others and kills their ffmpegs. Clips the engine normalised as they arrived are
+found in the cache and in this process's memory (probe, hashes), so the call after the last clip only joins.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +22,12 @@ from orchestrator.assembly.finish import (
     finish_audio,
     plan_transitions,
 )
-from orchestrator.assembly.join import Film, concat, publish, temp_beside
+from orchestrator.assembly.join import Film, concat, publish
 from orchestrator.assembly.normalize import Intermediate, normalize
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
-from orchestrator.assembly.qc import integrated_loudness
+from orchestrator.assembly.process import ffmpeg_slots, run_together
+from orchestrator.assembly.qc import Loudness, integrated_loudness
+from orchestrator.assembly.temp import temporary
 
 LOUDNESS_TOLERANCE_LU = 1.0
 
@@ -63,43 +69,60 @@ class AssembledOutput:
     seams: tuple[int, ...] = ()  # film frame right after each join (mid-fade for a crossfade)
     fast_path: bool = False
     warnings: list[str] = field(default_factory=list)
+    loudness: Loudness | None = None  # measured by the loudness check when a target is set, for QC to reuse
+
+
+def output_geometry(items: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
+    """From (width, height, frames) of each clip, the size most of the film's frames already have (ties: the
+    larger), so the fewest frames are rescaled; sides made even (yuv420p needs them)."""
+    weight: Counter[tuple[int, int]] = Counter()
+    for width, height, frames in items:
+        weight[(width, height)] += frames
+    width, height = max(weight, key=lambda size: (weight[size], size[0] * size[1]))
+    return width - width % 2, height - height % 2
 
 
 def output_size(infos: list[ClipInfo]) -> tuple[int, int]:
-    """The size most of the film's frames already have (ties: the larger), so the fewest frames are rescaled."""
-    weight: Counter[tuple[int, int]] = Counter()
-    for info in infos:
-        weight[(info.width, info.height)] += info.frames
-    width, height = max(weight, key=lambda size: (weight[size], size[0] * size[1]))
-    return width - width % 2, height - height % 2  # yuv420p needs even sides
+    """`output_geometry` of probed clips."""
+    return output_geometry([(i.width, i.height, i.frames) for i in infos])
 
 
 async def assemble_output(clips: list[OutputClip], dest: Path, cache_dir: Path,
-                          settings: AssemblySettings | None = None, workers: int | None = None) -> AssembledOutput:
-    """Make one film from its clips; chained entries drop their repeated first frame."""
-    settings = settings or AssemblySettings()
+                          settings: AssemblySettings | None = None, workers: int | None = None,
+                          size: tuple[int, int] | None = None) -> AssembledOutput:
+    """Make one film from its clips; chained entries drop their repeated first frame. `size` (even sides), when
+    given, is the film's frame size instead of the one `output_size` finds; `workers` bounds the ffmpegs run at
+    once (default: the core count)."""
+    with ffmpeg_slots(workers):
+        return await _assemble(clips, dest, cache_dir, settings or AssemblySettings(), size)
+
+
+async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settings: AssemblySettings,
+                    size: tuple[int, int] | None) -> AssembledOutput:
     # Packet-level probes: enough for geometry; each clip is decoded in full only if it must be encoded anew.
-    infos = list(await asyncio.gather(*(probe(c.path, decode=False) for c in clips)))
-    width, height = output_size(infos)
+    if size is not None and (size[0] <= 0 or size[1] <= 0 or size[0] % 2 or size[1] % 2):
+        raise ValueError(f"a film's size needs even, positive sides, not {size[0]}x{size[1]}")
+    infos = await run_together(probe(c.path, decode=False) for c in clips)
+    width, height = size or output_size(infos)
     chained = [False, *(c.chained for c in clips[1:])]
     fading = settings.transition == "crossfade" and not all(chained[1:])
     dest.parent.mkdir(parents=True, exist_ok=True)
     channels = film_channels(infos, settings.audio == "soundtrack")
-    if not fading and await _copyable(infos, chained, settings):
-        part = temp_beside(dest, ".part.mp4")
-        try:
+    same_size = all((i.width, i.height) == (width, height) for i in infos)
+    if not fading and same_size and await _copyable(infos, chained, settings):
+        with temporary(dest, ".part.mp4") as part:
             await concat([c.path for c in clips], part, lambda lst, out: concat_args(lst, out, channels))
             film = await publish(part, dest, sum(i.frames for i in infos), decode=False)
-        finally:
-            part.unlink(missing_ok=True)
         return AssembledOutput(film, (), width, height, seams=_seams([i.frames for i in infos], []), fast_path=True)
-    parts = await _normalize_all(clips, infos, chained, width, height, cache_dir, workers)
+    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info)
+                               for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
     film = await _join_and_finish(parts, plan, settings, dest, channels)
-    warnings = [*plan.warnings, *await _loudness_check(film, settings)]
+    loudness, missed = await _loudness_check(film, settings)
     seams = _seams([p.frames for p in parts], [plan.fade_frames if f else 0 for f in plan.fades])
-    return AssembledOutput(film, tuple(parts), width, height, seams=seams, warnings=warnings)
+    return AssembledOutput(film, tuple(parts), width, height, seams=seams, warnings=[*plan.warnings, *missed],
+                           loudness=loudness)
 
 
 def _seams(frames: list[int], overlaps: list[int]) -> tuple[int, ...]:
@@ -113,39 +136,28 @@ def _seams(frames: list[int], overlaps: list[int]) -> tuple[int, ...]:
     return tuple(seams)
 
 
-async def _loudness_check(film: Film, settings: AssemblySettings) -> list[str]:
-    """Loudness is verified on the finished file; a miss (e.g. a film of near silence) is reported, not fatal."""
+async def _loudness_check(film: Film, settings: AssemblySettings) -> tuple[Loudness | None, list[str]]:
+    """Loudness is verified on the finished file; a miss (e.g. a film of near silence) is reported, not fatal.
+    The measurement is returned for QC, which would otherwise scan the film again."""
     if settings.loudness_lufs is None or settings.audio == "mute":
-        return []
+        return None, []
     measured = await integrated_loudness(film.path)
     if measured is None or abs(measured - settings.loudness_lufs) > LOUDNESS_TOLERANCE_LU:
-        return [f"{film.path.name}: integrated loudness {measured} LUFS, target {settings.loudness_lufs:g} "
-                f"(more than {LOUDNESS_TOLERANCE_LU:g} LU off)"]
-    return []
+        return Loudness(measured), [f"{film.path.name}: integrated loudness {measured} LUFS, target "
+                                    f"{settings.loudness_lufs:g} (more than {LOUDNESS_TOLERANCE_LU:g} LU off)"]
+    return Loudness(measured), []
 
 
 async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: AssemblySettings) -> bool:
     if not can_copy_originals(infos, chained, settings.audio_work, [float(i.frames) for i in infos]):
         return False  # cheap conditions first; the audio lengths cost a decode each
-    lengths = await asyncio.gather(*(audio_samples(i.path) for i in infos))
+    lengths = await run_together(audio_samples(i.path) for i in infos)
     return can_copy_originals(infos, chained, settings.audio_work, [n / SAMPLES_PER_FRAME for n in lengths])
-
-
-async def _normalize_all(clips: list[OutputClip], infos: list[ClipInfo], chained: list[bool], width: int,
-                         height: int, cache_dir: Path, workers: int | None) -> list[Intermediate]:
-    limit = asyncio.Semaphore(workers or os.cpu_count() or 2)
-
-    async def one(clip: OutputClip, info: ClipInfo, skip: bool) -> Intermediate:
-        async with limit:
-            return await normalize(clip.path, width, height, skip, cache_dir, info)
-
-    return list(await asyncio.gather(*(one(c, i, s) for c, i, s in zip(clips, infos, chained, strict=True))))
 
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
                            dest: Path, channels: int) -> Film:
-    joined, final = temp_beside(dest, ".joined.mkv"), temp_beside(dest, ".part.mp4")
-    try:
+    with temporary(dest, ".joined.mkv") as joined, temporary(dest, ".part.mp4") as final:
         if any(plan.fades):
             frames = await crossfade(parts, plan, joined)
         else:
@@ -157,6 +169,3 @@ async def _join_and_finish(parts: list[Intermediate], plan: Transitions, setting
         finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
         await finish_audio(joined, final, finish, frames, channels)
         return await publish(final, dest, frames, decode=any(plan.fades))  # crossfades were re-encoded here
-    finally:
-        joined.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)

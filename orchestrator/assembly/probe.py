@@ -1,14 +1,20 @@
 """What a clip is, read with the ffmpeg binary alone (the imageio-ffmpeg wheel ships no ffprobe): the header
-ffmpeg prints, plus a strict decode that counts frames and rejects truncated or corrupt files."""
+ffmpeg prints, plus a strict decode that counts frames and rejects truncated or corrupt files.
+
+Answers are remembered while the file is unchanged (`memo`): a clip probed when it was downloaded is not probed
+again by the final join.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.errors import ClipInvalid, FfmpegFailed
 from orchestrator.assembly.ffmpeg import audio_samples_args, demux_check_args, probe_args
+from orchestrator.assembly.memo import FileMemo, identity
 from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -38,16 +44,26 @@ class ClipInfo:
         return self.audio_codec is not None
 
 
+_probes: FileMemo[ClipInfo] = FileMemo()  # question: decode (a strict decode also answers a packet read)
+_samples: FileMemo[int] = FileMemo()
+
+
 async def probe(path: Path, *, decode: bool = True) -> ClipInfo:
     """Probe `path`, strictly decoding it (or, with decode=False, reading every packet without decoding);
-    raise ClipInvalid naming the file when it cannot be used."""
+    raise ClipInvalid naming the file when it cannot be used. An unchanged file is probed once per process."""
     if not path.is_file():
         raise ClipInvalid(path, "no such file")
+    known = _probes.get(path, True) or (None if decode else _probes.get(path, False))
+    if known is not None:
+        return known if known.path == path else dataclasses.replace(known, path=path)
+    seen = identity(path)
     try:
         report = await run_ffmpeg(probe_args(path) if decode else demux_check_args(path))
     except FfmpegFailed as exc:
         raise ClipInvalid(path, f"not a readable video (truncated or corrupt): {_last_line(exc.stderr)}") from exc
-    return parse_probe(path, report)
+    info = parse_probe(path, report)
+    _probes.put(path, info, decode, seen=seen)
+    return info
 
 
 def parse_probe(path: Path, report: str) -> ClipInfo:
@@ -79,7 +95,11 @@ def parse_probe(path: Path, report: str) -> ClipInfo:
 
 
 async def audio_samples(path: Path) -> int:
-    """Exact number of 48 kHz samples in the first audio stream (0 when there is none)."""
+    """Exact number of 48 kHz samples in the first audio stream (0 when there is none); once per unchanged file."""
+    return await _samples.answer(path, lambda: _count_samples(path))
+
+
+async def _count_samples(path: Path) -> int:
     try:
         raw = await run_ffmpeg_stdout(audio_samples_args(path))
     except FfmpegFailed:

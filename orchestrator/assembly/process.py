@@ -1,14 +1,66 @@
-"""Runs ffmpeg: the only module that starts processes for assembly (DESIGN.md §10 rule 8)."""
+"""Runs ffmpeg: the only module that starts processes for assembly (DESIGN.md §10 rule 8).
+
+A pipeline bounds its ffmpegs with `ffmpeg_slots` (one semaphore for every ffmpeg it starts, however deep) and
+awaits siblings with `run_together`/`task_group`, so that one failure cancels the others; a cancelled run kills
+its ffmpeg and waits for it, so nothing keeps writing behind a failed or interrupted assembly.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import os
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from orchestrator.assembly.errors import FfmpegFailed
 from orchestrator.binaries import ffmpeg_binary
 
-__all__ = ["ffmpeg_binary", "ffmpeg_version", "run_ffmpeg", "run_ffmpeg_stdout"]
+__all__ = ["ffmpeg_binary", "ffmpeg_slots", "ffmpeg_version", "run_ffmpeg", "run_ffmpeg_stdout", "run_together",
+           "task_group"]
+
+T = TypeVar("T")
+
+_slots: ContextVar[asyncio.Semaphore | None] = ContextVar("ffmpeg_slots", default=None)
+
+
+@contextlib.contextmanager
+def ffmpeg_slots(count: int | None = None) -> Iterator[None]:
+    """Within this block and the tasks started in it, at most `count` ffmpegs run at once (default: the core
+    count). An enclosing block's limit stays in force, so nested pipelines share one."""
+    if _slots.get() is not None:
+        yield
+        return
+    token = _slots.set(asyncio.Semaphore(count or os.cpu_count() or 2))
+    try:
+        yield
+    finally:
+        _slots.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def task_group() -> AsyncIterator[asyncio.TaskGroup]:
+    """`asyncio.TaskGroup` whose first failure cancels the siblings and is raised as itself (not as a group), so
+    callers keep catching ClipInvalid or FfmpegFailed."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            yield group
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+
+
+async def run_together(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Await all, in order; the first failure cancels the rest (killing their ffmpegs) and is raised."""
+    async with task_group() as group:
+        tasks = [group.create_task(c) for c in coros]
+    return [t.result() for t in tasks]
+
+
+def _first(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    for exc in failed.exceptions:
+        return _first(exc) if isinstance(exc, BaseExceptionGroup) else exc
+    return failed
 
 
 async def run_ffmpeg(args: Sequence[str]) -> str:
@@ -36,8 +88,16 @@ async def ffmpeg_version() -> str:
 
 
 async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
+    slots = _slots.get()
+    if slots is None:
+        return await _spawn(args, capture_stdout=capture_stdout)
+    async with slots:
+        return await _spawn(args, capture_stdout=capture_stdout)
+
+
+async def _spawn(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
     argv = [ffmpeg_binary(), *args]
-    try:
+    try:  # a cancellation while starting is handled by asyncio, which kills the half-started process
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE if capture_stdout else asyncio.subprocess.DEVNULL,
@@ -46,9 +106,10 @@ async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str
         raise FfmpegFailed(argv, -1, f"cannot start ffmpeg: {exc}") from exc
     try:
         out, err = await process.communicate()
-    except asyncio.CancelledError:
-        process.kill()  # a cancelled assembly must not leave ffmpeg writing behind it
-        await process.wait()
+    except BaseException:  # cancelled (a sibling failed, or the run was interrupted): stop writing behind us
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await asyncio.shield(process.wait())
         raise
     stderr = err.decode("utf-8", errors="replace")
     if process.returncode != 0:

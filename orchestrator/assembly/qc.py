@@ -8,11 +8,9 @@ audio once as raw samples, and once through ebur128.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +30,8 @@ from orchestrator.assembly.ffmpeg import (
     seam_frames_args,
 )
 from orchestrator.assembly.probe import parse_probe, probe
-from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout
+from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout, run_together, task_group
+from orchestrator.assembly.temp import temporary
 
 Frame = npt.NDArray[np.uint8]  # height x width x 3, RGB
 Samples = npt.NDArray[np.int16]  # mono, 48 kHz
@@ -88,19 +87,27 @@ class OutputQC:
     joins: list[JoinQC]
 
 
-async def qc_output(name: str, film: Path, joins: list[Join]) -> OutputQC:
-    """Measure every seam of `film` and its integrated loudness."""
+@dataclass(frozen=True)
+class Loudness:
+    """A film's integrated loudness as already measured (by the pipeline's check), so QC does not measure again."""
+
+    lufs: float | None  # None: ebur128 gave no figure
+
+
+async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness | None = None) -> OutputQC:
+    """Measure every seam of `film` and its integrated loudness (unless `loudness` already says it)."""
     info = await probe(film, decode=False)  # the film was verified when made; QC needs its facts, not a decode
     for join in joins:
         if not 1 <= join.index < info.frames:
             raise AssemblyError(f"{film}: join {join.left} -> {join.right} at frame {join.index} is not inside the "
                                 f"film's {info.frames} frames")
-    frames, audio, lufs = await asyncio.gather(
-        seam_frames(film, joins, thumb_height(info.width, info.height)),
-        _mono_samples(film) if info.has_audio else _no_samples(),
-        integrated_loudness(film) if info.has_audio else _no_loudness(),
-    )
-    checked = [_check(join, frames, audio) for join in joins]
+    async with task_group() as group:
+        frames = group.create_task(seam_frames(film, joins, thumb_height(info.width, info.height)))
+        audio = group.create_task(_mono_samples(film) if info.has_audio else _no_samples())
+        if loudness is None and info.has_audio:
+            loudness = Loudness(await integrated_loudness(film))
+    lufs = loudness.lufs if loudness is not None else None
+    checked = [_check(join, frames.result(), audio.result()) for join in joins]
     return OutputQC(name, str(film), info.frames, info.frames / FPS, lufs, checked)
 
 
@@ -113,7 +120,7 @@ def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None
 
 async def contact_sheet(film_joins: list[tuple[Path, list[Join]]], path: Path) -> None:
     """Write contact_sheet.png atomically: one labelled row per seam of every film, left frame | right frame."""
-    per_film = await asyncio.gather(*(_seam_rows(film, joins) for film, joins in film_joins))
+    per_film = await run_together(_seam_rows(film, joins) for film, joins in film_joins)
     sheet = render_sheet([row for rows in per_film for row in rows])
     _write_atomically(path, lambda tmp: sheet.save(tmp, format="PNG"))
 
@@ -222,10 +229,6 @@ async def _no_samples() -> Samples:
     return np.zeros(0, dtype=np.int16)
 
 
-async def _no_loudness() -> float | None:
-    return None
-
-
 # --- the contact sheet ------------------------------------------------------------------------------------------
 
 
@@ -293,9 +296,6 @@ async def _seam_rows(film: Path, joins: list[Join]) -> list[SeamRow]:
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary sibling and rename, so `path` is never seen half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
+    with temporary(path) as part:
         write(part)
         part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)

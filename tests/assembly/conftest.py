@@ -1,11 +1,16 @@
-"""Generated test clips: testsrc2 + sine made by real ffmpeg, small so the suite stays fast."""
+"""Generated test clips: testsrc2 + sine made by real ffmpeg, small so the suite stays fast; a spy on the ffmpegs
+assembly starts."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
+import pytest
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -23,3 +28,61 @@ def make_clip(path: Path, frames: int = 121, size: str = "320x180", audio: bool 
     argv.append(str(path))
     subprocess.run(argv, check=True)
     return path
+
+
+@dataclass
+class Launches:
+    """Every ffmpeg started while the `launches` fixture is active: its argv, and the most running at once."""
+
+    argv: list[list[str]] = field(default_factory=list)
+    running: int = 0
+    most: int = 0
+    _watchers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def naming(self, *paths: Path) -> list[list[str]]:
+        """The launches whose argv names any of `paths`."""
+        names = {str(p) for p in paths}
+        return [argv for argv in self.argv if names & set(argv)]
+
+    def using(self, word: str) -> list[list[str]]:
+        """The launches with `word` in any argument."""
+        return [argv for argv in self.argv if any(word in arg for arg in argv)]
+
+
+@pytest.fixture
+def launches(monkeypatch: pytest.MonkeyPatch) -> Launches:
+    """Spy on asyncio's process start (the only way assembly starts ffmpeg) and count what runs at once."""
+    seen = Launches()
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*argv: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        process = await real(*argv, **kwargs)
+        seen.argv.append([str(a) for a in argv])
+        seen.running += 1
+        seen.most = max(seen.most, seen.running)
+
+        async def watch() -> None:
+            await process.wait()
+            seen.running -= 1
+
+        seen._watchers.append(asyncio.get_running_loop().create_task(watch()))
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    return seen
+
+
+def running_with(marker: str) -> list[int]:
+    """Pids of live processes (not zombies) whose command line contains `marker` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from orchestrator.assembly import qc
 from orchestrator.assembly.films import assemble_films
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip
-from tests.assembly.conftest import make_clip
+from tests.assembly.conftest import Launches, make_clip
 
 
 def test_two_endings_share_the_opening(tmp_path: Path) -> None:
@@ -34,3 +35,23 @@ def test_two_endings_share_the_opening(tmp_path: Path) -> None:
     assert report["outputs"][0]["joins"][0]["chained"] is True
     assert all((tmp_path / "run" / "outputs" / f"{name}.mp4").is_file() for name in ("main", "alt"))
     assert Image.open(result.contact_sheet).height > 2 * 100
+
+
+def test_loudness_is_measured_once_per_film(tmp_path: Path, launches: Launches) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=48, tone=300 + 200 * i) for i in range(2)]
+    outputs = {"main": [OutputClip("a", clips[0], False), OutputClip("b", clips[1], False)]}
+    result = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache",
+                                        AssemblySettings(loudness_lufs=-16.0)))
+    assert len(launches.using("ebur128")) == 1  # the pipeline's check; QC takes its figure
+    lufs = result.qc[0].integrated_lufs
+    assert lufs is not None and abs(lufs + 16.0) <= 1.0
+    assert result.films["main"].loudness == qc.Loudness(lufs)
+
+
+def test_qc_measures_loudness_when_nobody_has(tmp_path: Path, launches: Launches) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=48)
+    outputs = {"main": [OutputClip("a", clip, False)]}
+    result = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache",
+                                        AssemblySettings(loudness_lufs=None)))
+    assert len(launches.using("ebur128")) == 1
+    assert result.films["main"].loudness is None and result.qc[0].integrated_lufs is not None
