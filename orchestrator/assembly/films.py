@@ -11,6 +11,7 @@ from pathlib import Path
 from orchestrator.assembly import qc
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
 from orchestrator.assembly.process import ffmpeg_slots
+from orchestrator.assembly.temp import sweep_temp
 
 REPORT_NAME = "report.json"
 SHEET_NAME = "contact_sheet.png"
@@ -34,8 +35,11 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
     """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
 
     `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
-    not in it gets the size its clips suggest."""
+    not in it gets the size its clips suggest. Temp files a killed earlier run left behind are removed first (the
+    caller holds the run directory's lock, so no other process is writing them)."""
     folder = run_dir / OUTPUTS_DIR
+    for where, finals in ((folder, None), (cache_dir, None), (run_dir, (REPORT_NAME, SHEET_NAME))):
+        sweep_temp(where, finals=finals)
     films: dict[str, AssembledOutput] = {}
     with ffmpeg_slots():
         for name, clips in outputs.items():
