@@ -91,6 +91,10 @@ class Assembly(_Strict):
     crossfade_seconds: float = Field(0.5, gt=0, le=5)
     audio: Literal["clips", "soundtrack", "mute"] = "clips"
     soundtrack: MediaSource | None = None
+    soundtrack_mix: Literal["duck", "replace"] = Field(
+        "duck", description="duck: the soundtrack plays under the clips' own sound, pushed down while it plays; "
+        "replace: the soundtrack alone"
+    )
     loudness_lufs: float | None = Field(-14.0, ge=-70, le=-5)
 
 
