@@ -17,25 +17,67 @@ from dataclasses import dataclass
 DEFAULT_CONCURRENCY = 10  # the provider's documented enterprise concurrency per model (reference §9)
 
 
+# Seconds a 5 s clip takes on the real service, queue included, by resolution: the reference's records (~50-230 s
+# per clip, seedance-api.md); only a prior, corrected by what the run observes.
+EXPECTED_5S_CLIP = {"480p": 65.0, "720p": 135.0, "1080p": 205.0, "4k": 405.0}
+CHECKPOINTS = (0.6, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5)  # fractions of the expected latency
+
+
+def expected_latency(resolution: str, seconds: float) -> float:
+    """Prior for how long a task takes on the real service (queue + run)."""
+    return EXPECTED_5S_CLIP.get(resolution, 135.0) * max(seconds, 1.0) / 5.0
+
+
 @dataclass(frozen=True)
 class PollSchedule:
-    """Status checks of one task: the first after `first_s`, then each `growth` times longer, up to `max_s`.
+    """When to check a task: nothing until most of its expected latency has passed, then densely around the
+    expected end (so a finished task is seen within ~5 % of its latency), then backing off geometrically.
 
-    With the real service's defaults a 130 s task costs about 8 GETs and a 10 min task about 25: bounded, and
-    never a storm. The simulator backend scales all three times by its speed.
+    About 6 GETs per task when the expectation is right, instead of one every 10 s as in the provider's samples;
+    `scale` shrinks every time for a faster simulator.
     """
 
-    first_s: float = 5.0
-    growth: float = 1.5
-    max_s: float = 30.0
+    scale: float = 1.0
+    min_s: float = 1.0  # never two checks of one task closer than this (real-service seconds)
+    max_s: float = 60.0  # never longer between checks once the task is overdue
+    growth: float = 1.25  # past the last checkpoint, each wait this much longer than the elapsed time allows
 
-    def delay(self, polls_done: int) -> float:
-        """Seconds to wait before the next status check."""
-        return min(self.max_s, self.first_s * self.growth ** min(polls_done, 64))  # no overflow on long tasks
+    def delay(self, elapsed: float, expected: float) -> float:
+        """Seconds to wait before the next check, `elapsed` seconds after submitting a task expected to take
+        `expected` (both in this schedule's time)."""
+        floor, cap = self.min_s * self.scale, self.max_s * self.scale
+        upcoming = [f * expected for f in CHECKPOINTS if f * expected > elapsed + floor / 2]
+        if upcoming:  # planned looks are taken however far apart: the first one may be minutes away
+            return max(floor, upcoming[0] - elapsed)
+        return min(cap, max(floor, max(elapsed, expected) * self.growth - elapsed))
 
     def scaled(self, factor: float) -> PollSchedule:
         """The same schedule with every time multiplied by `factor`."""
-        return PollSchedule(self.first_s * factor, self.growth, self.max_s * factor)
+        return PollSchedule(self.scale * factor, self.min_s, self.max_s, self.growth)
+
+    def expect(self, resolution: str, seconds: float) -> float:
+        """The prior for a task, in this schedule's time."""
+        return expected_latency(resolution, seconds) * self.scale
+
+
+@dataclass
+class LatencyModel:
+    """Learns how the provider's latency compares with the prior, from the tasks this run saw finish."""
+
+    ratio: float = 1.0
+    seen: int = 0
+
+    def observe(self, prior: float, actual: float) -> None:
+        """One finished task: `actual` is when it was seen done, less half the last poll gap."""
+        if prior <= 0 or actual <= 0:
+            return
+        weight = 1.0 / (self.seen + 1) if self.seen < 4 else 0.2  # a mean at first, then a moving average
+        self.ratio += weight * (actual / prior - self.ratio)
+        self.seen += 1
+
+    def expect(self, prior: float) -> float:
+        """The prior corrected by what was seen."""
+        return prior * self.ratio
 
 
 class AdaptiveLimit:

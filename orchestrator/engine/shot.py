@@ -29,7 +29,7 @@ from orchestrator.engine.decide import take_intact
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.journal import Journal, Take, TakeState, live_take
 from orchestrator.engine.keys import Params, sha256_path, shot_key, shot_params
-from orchestrator.engine.pacing import AdaptiveLimit, PollSchedule
+from orchestrator.engine.pacing import AdaptiveLimit, LatencyModel, PollSchedule
 from orchestrator.engine.plan import ShotEstimate
 from orchestrator.engine.rundir import RunDir
 from orchestrator.errors import OrchestratorError
@@ -116,6 +116,7 @@ class ShotContext:
     budget: Budget
     estimates: dict[str, ShotEstimate]
     polls: PollSchedule = field(default_factory=PollSchedule)
+    latency: LatencyModel = field(default_factory=LatencyModel)
     max_attempts: int = 3
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -261,24 +262,30 @@ class ShotRunner:
 
     async def _wait(self, take: Take) -> Task:
         assert take.task_id is not None
-        polls = take.polls
+        est = self.estimate
+        prior = self.ctx.polls.expect(est.resolution, est.seconds)
+        expected = self.ctx.latency.expect(prior)
+        submitted = self.ctx.clock() if take.run == self.ctx.run else take.updated_at
         announced = False
         first = take.run != self.ctx.run  # resumed: the task may have finished long ago, so look at once
+        last_look = self.ctx.clock()
         while True:
             if not first:
-                await self.ctx.sleep(self.ctx.polls.delay(polls))
+                await self.ctx.sleep(self.ctx.polls.delay(self.ctx.clock() - submitted, expected))
             first = False
+            previous, last_look = last_look, self.ctx.clock()
             try:
                 task = await self.ctx.client.get(take.task_id)
             except NotFound:
                 task = Task(id=take.task_id, status=TaskStatus.EXPIRED)  # records vanish after 7 days
-            polls += 1
             self.ctx.journal.add_polls(take.id, 1)
             if task.status is TaskStatus.RUNNING and not announced:
                 announced = True
                 self.ctx.events.emit("running", self.id, task_id=take.task_id)
             if task.terminal:
                 if task.succeeded:
+                    if take.run == self.ctx.run:  # it finished somewhere between the last two looks
+                        self.ctx.latency.observe(prior, (previous + last_look) / 2 - submitted)
                     self._record_success(take, task)
                 return task
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.errors import ProviderError, invalid, queue_full, rpm_exceeded, task_not_found
 from orchestrator.simulator.faults import FaultBook, TaskFault
 from orchestrator.simulator.records import MediaBytes, SimTask, task_json
-from orchestrator.simulator.render import RenderJob, render
+from orchestrator.simulator.render import RenderJob, RenderResult, render
 from orchestrator.simulator.validation import CreateSpec
 
 _UTC8 = timedelta(hours=8)  # task ids carry the region's local creation time (observed: UTC+8)
@@ -49,6 +49,8 @@ class Backend:
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
         self._pool = ThreadPoolExecutor(self.config.render_workers, thread_name_prefix="sim-render")
+        self._prerender_lock = threading.Lock()
+        self._prerendered: dict[int, Future[RenderResult]] = {}
         self._own_dir = None if self.config.data_dir else tempfile.mkdtemp(prefix="orchestrator-sim-")
         self.data_dir = self.config.data_dir or Path(str(self._own_dir))
         self.reset()
@@ -213,7 +215,8 @@ class Backend:
     def _start(self, task: SimTask, now: float) -> None:
         task.status, task.started_at, task.updated_at = "running", now, now
         if task.forced is None:
-            task.render = self._pool.submit(render, self._job(task), self.data_dir / "renders" / task.id)
+            task.render = self._submit_render(task)
+            task.render.add_done_callback(lambda _f: setattr(task, "rendered_at", self.clock()))
         self._changed(task, now)
 
     def _complete(self, task: SimTask, now: float) -> None:
@@ -280,6 +283,17 @@ class Backend:
             task_id = f"cgt-{stamp}-{''.join(self.rng.choice(alphabet) for _ in range(5))}"
             if task_id not in self.tasks:
                 return task_id
+
+    def _submit_render(self, task: SimTask) -> Future[RenderResult]:
+        if not self.config.prerendered:
+            return self._pool.submit(render, self._job(task), self.data_dir / "renders" / task.id)
+        with self._prerender_lock:  # one tiny clip per length for every task: a load test measures the client
+            if task.frames not in self._prerendered:
+                job = RenderJob(width=64, height=36, frames=task.frames, prompt="prerendered", seed=0,
+                                first_frame=None, last_frame=None, generate_audio=True, watermark=False)
+                out = self.data_dir / "renders" / f"prerendered-{task.frames}"
+                self._prerendered[task.frames] = self._pool.submit(render, job, out)
+            return self._prerendered[task.frames]
 
     def _job(self, task: SimTask) -> RenderJob:
         return RenderJob(

@@ -27,6 +27,8 @@ class SimConfig(BaseModel):
     data_dir: Path | None = Field(None, description="Where rendered files go; default a temporary folder")
     render_workers: int = Field(2, ge=1)
     list_qps: float | None = Field(1.0, gt=0, description="List calls per second per account (None: no limit)")
+    prerendered: bool = Field(False, description="Serve one small clip rendered once instead of rendering each "
+                              "task (for load tests of a client: thousands of tasks, little CPU)")
     retention_seconds: float = Field(7 * 86_400.0, description="Records older than this vanish (7 days)")
 
     def run_time(self, resolution: str, seconds: float, fraction: float) -> float:

@@ -46,6 +46,14 @@ class SimTask:
     render: Future[RenderResult] | None = None
     files: dict[str, Path] = field(default_factory=dict)
     urls_expire_at: float = 0.0
+    rendered_at: float | None = None  # when the clip was ready (a render slower than the latency model delays success)
+
+    def latency(self, queue_seconds: float, speed: float) -> float:
+        """Seconds from create to the earliest moment this task could be seen succeeded, were nothing queued ahead
+        of it: the latency model, or the render if that took longer. The floor a client cannot beat."""
+        modelled = (queue_seconds + self.run_for) / speed
+        rendered = (self.rendered_at - self.created_at) if self.rendered_at is not None else 0.0
+        return max(modelled, rendered)
 
     @property
     def tokens(self) -> int:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import pytest
 
-from orchestrator.engine.pacing import AdaptiveLimit, PollSchedule
+from orchestrator.engine.pacing import AdaptiveLimit, LatencyModel, PollSchedule, expected_latency
 
 T = TypeVar("T")
 
@@ -46,25 +46,68 @@ async def touch(limit: AdaptiveLimit) -> None:
 # -- poll schedule -------------------------------------------------------------------------------------------------
 
 
-def test_poll_delay_grows_by_the_factor_and_caps() -> None:
+def _checks(schedule: PollSchedule, expected: float, done_at: float) -> list[float]:
+    """The moments a task finishing at `done_at` is looked at, up to and including the look that sees it done."""
+    looks, now = [], 0.0
+    while not looks or looks[-1] < done_at:
+        now += schedule.delay(now, expected)
+        looks.append(now)
+    return looks
+
+
+def test_polls_wait_for_most_of_the_expected_latency_then_look_densely() -> None:
+    looks = _checks(PollSchedule(), expected=135.0, done_at=135.0)
+    assert looks == pytest.approx([81.0, 108.0, 121.5, 128.25, 135.0])
+    assert len(looks) <= 6  # the provider's samples would have made 14 GETs, one every 10 s
+
+
+def test_a_task_is_seen_done_within_a_few_percent_of_its_latency_when_the_prior_is_right_to_20_percent() -> None:
     schedule = PollSchedule()
-    assert [schedule.delay(n) for n in range(6)] == pytest.approx([5.0, 7.5, 11.25, 16.875, 25.3125, 30.0])
-    assert schedule.delay(6) == 30.0
-    assert schedule.delay(40) == 30.0
+    for done_at in (108.0, 120.0, 140.0, 150.0, 162.0):
+        looks = _checks(schedule, expected=135.0, done_at=done_at)
+        assert looks[-1] - done_at <= 0.07 * 135.0, (done_at, looks)
+        assert len(looks) <= 10
 
 
-def test_poll_delay_is_capped_however_long_a_task_runs() -> None:
-    # A flex task may queue for up to 72 h (execution_expires_after); polls are counted across resumes, so at
-    # 30 s apiece the count passes 1750 after ~15 h (and far sooner with the simulator's scaled-down schedule).
+def test_polls_back_off_geometrically_past_the_expectation_up_to_the_cap() -> None:
     schedule = PollSchedule()
-    assert schedule.delay(2000) == 30.0
-    assert schedule.scaled(0.001).delay(10_000) == pytest.approx(0.03)
+    assert schedule.delay(1000.0, 135.0) == 60.0
+    assert schedule.delay(250.0, 135.0) == pytest.approx(60.0)
+    assert schedule.delay(210.0, 135.0) == pytest.approx(52.5)  # 25 % of the elapsed time
+    assert schedule.delay(10_000_000.0, 135.0) == 60.0  # however long a task runs (flex: up to 72 h)
 
 
-def test_scaled_schedule_multiplies_times_not_growth() -> None:
-    fast = PollSchedule(first_s=4.0, growth=2.0, max_s=20.0).scaled(0.5)
-    assert fast == PollSchedule(first_s=2.0, growth=2.0, max_s=10.0)
-    assert [fast.delay(n) for n in range(5)] == [2.0, 4.0, 8.0, 10.0, 10.0]
+def test_polls_never_come_closer_than_the_floor() -> None:
+    schedule = PollSchedule()
+    assert schedule.delay(0.0, 0.5) == 1.0
+    assert schedule.delay(134.9, 135.0) == pytest.approx(6.85)
+
+
+def test_scaled_schedule_multiplies_every_time() -> None:
+    fast = PollSchedule().scaled(0.01)
+    assert fast.expect("720p", 5) == pytest.approx(1.35)
+    assert fast.delay(0.0, fast.expect("720p", 5)) == pytest.approx(0.81)
+    assert fast.delay(100.0, 1.35) == pytest.approx(0.6)
+    assert fast.delay(0.0, 0.001) == pytest.approx(0.01)
+
+
+def test_expected_latency_scales_with_clip_length_and_resolution() -> None:
+    assert expected_latency("720p", 5) == 135.0
+    assert expected_latency("720p", 10) == 270.0
+    assert expected_latency("480p", 5) < expected_latency("1080p", 5) < expected_latency("4k", 5)
+
+
+def test_latency_model_learns_the_providers_speed() -> None:
+    model = LatencyModel()
+    assert model.expect(100.0) == 100.0
+    for _ in range(3):
+        model.observe(100.0, 50.0)
+    assert model.expect(100.0) == pytest.approx(50.0)
+    for _ in range(30):
+        model.observe(100.0, 200.0)
+    assert model.expect(100.0) == pytest.approx(200.0, rel=0.01)
+    model.observe(0.0, 10.0)  # nonsense is ignored
+    assert model.seen == 33
 
 
 # -- adaptive limit: bounds and order --------------------------------------------------------------------------------
