@@ -75,28 +75,44 @@ async def run_ffmpeg_stdout(args: Sequence[str]) -> bytes:
     return stdout
 
 
-_version: str | None = None
+_versions: dict[str, str] = {}  # by binary: ORCHESTRATOR_FFMPEG may change between calls
+_asking: dict[str, asyncio.Task[str]] = {}  # one `-version` per binary however many callers ask at once
 
 
 async def ffmpeg_version() -> str:
-    """The first line of `ffmpeg -version`: intermediates made by another build are not reused."""
-    global _version
-    if _version is None:
-        out, _ = await _run(["-version"], capture_stdout=True)
-        _version = out.decode("utf-8", errors="replace").splitlines()[0] if out else "unknown"
-    return _version
+    """The first line of `ffmpeg -version`: intermediates made by another build are not reused. Asked once per
+    binary and process, even when every clip of a film asks at the same moment."""
+    binary = ffmpeg_binary()
+    if binary in _versions:
+        return _versions[binary]
+    loop = asyncio.get_running_loop()
+    task = _asking.get(binary)
+    if task is None or task.get_loop() is not loop:  # a task of an earlier event loop cannot be awaited here
+        task = _asking[binary] = loop.create_task(_ask_version(binary))
+    try:
+        version = await asyncio.shield(task)  # one caller cancelled must not cancel the answer for the others
+    finally:
+        if task.done() and _asking.get(binary) is task:
+            del _asking[binary]  # answered, or failed: a later call asks again
+    _versions[binary] = version
+    return version
 
 
-async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
+async def _ask_version(binary: str) -> str:
+    out, _ = await _run(["-version"], capture_stdout=True, binary=binary)
+    return out.decode("utf-8", errors="replace").splitlines()[0] if out else "unknown"
+
+
+async def _run(args: Sequence[str], *, capture_stdout: bool, binary: str | None = None) -> tuple[bytes, str]:
+    argv = [binary or ffmpeg_binary(), *args]
     slots = _slots.get()
     if slots is None:
-        return await _spawn(args, capture_stdout=capture_stdout)
+        return await _spawn(argv, capture_stdout=capture_stdout)
     async with slots:
-        return await _spawn(args, capture_stdout=capture_stdout)
+        return await _spawn(argv, capture_stdout=capture_stdout)
 
 
-async def _spawn(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
-    argv = [ffmpeg_binary(), *args]
+async def _spawn(argv: list[str], *, capture_stdout: bool) -> tuple[bytes, str]:
     try:  # a cancellation while starting is handled by asyncio, which kills the half-started process
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -13,7 +13,7 @@ import pytest
 from orchestrator.assembly.errors import ClipInvalid, FfmpegFailed
 from orchestrator.assembly.pipeline import OutputClip, assemble_output
 from orchestrator.assembly.process import run_ffmpeg, run_together
-from tests.assembly.conftest import Launches, make_clip, running_with
+from tests.assembly.conftest import FFMPEG, Launches, make_clip, running_with
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -68,3 +68,22 @@ def test_a_damaged_clip_stops_the_other_clips_normalisation(tmp_path: Path) -> N
     still_running, cached = asyncio.run(scenario())
     assert still_running == []
     assert cached == []  # the big clip's half-made intermediate went with its ffmpeg
+
+
+def test_the_ffmpeg_version_is_asked_once_however_many_ask_at_once(tmp_path: Path, launches: Launches,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.assembly import process
+
+    monkeypatch.setattr(process, "_versions", {})
+    alias = tmp_path / "ffmpeg"
+    alias.symlink_to(FFMPEG)
+
+    async def ask(times: int) -> set[str]:
+        return set(await asyncio.gather(*(process.ffmpeg_version() for _ in range(times))))
+
+    first = asyncio.run(ask(12))
+    assert len(first) == 1 and next(iter(first)).startswith("ffmpeg version")
+    assert len(launches.using("-version")) == 1
+    assert asyncio.run(ask(3)) == first and len(launches.using("-version")) == 1
+    monkeypatch.setenv("ORCHESTRATOR_FFMPEG", str(alias))  # another binary is asked for its own version
+    assert asyncio.run(ask(3)) == first and len(launches.using("-version")) == 2
