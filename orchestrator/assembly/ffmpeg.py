@@ -2,6 +2,8 @@
 asserted in unit tests. Nothing here runs anything.
 
 Every intermediate is encoded with the same parameters (`VIDEO_CODEC_ARGS`), so the final join can copy video.
+Intermediates and joins are QuickTime files with a video time base of 1/12288 s (512 ticks a frame at 24 fps), so
+every frame time is exact; Matroska would round them to whole milliseconds (41 and 42 ms frames in turn).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ FPS = 24
 AUDIO_RATE = 48_000
 SAMPLES_PER_FRAME = AUDIO_RATE // FPS  # 2000: audio cut points land exactly on frame boundaries
 JOIN_FADE_S = 0.005  # a few ms of fade at every clip edge: no click at any join
+TIMESCALE: tuple[str, ...] = ("-video_track_timescale", str(FPS * 512))  # exact frame times in every file we write
 VIDEO_CODEC_ARGS: tuple[str, ...] = (
     "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-profile:v", "high",
-    "-g", "48", "-bf", "2", "-threads", "2", "-video_track_timescale", "12288",
+    "-g", "48", "-bf", "2", "-threads", "2", *TIMESCALE,
 )
+INTERMEDIATE = ("-f", "mov")  # QuickTime: PCM audio, exact time base, stream-copied by the concat demuxer
 BITEXACT: tuple[str, ...] = ("-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
                              "-map_metadata", "-1")
 QUIET: tuple[str, ...] = ("-hide_banner", "-nostdin", "-y", "-loglevel", "error")
@@ -75,12 +79,15 @@ def normalize_args(src: Path, dest: Path, plan: NormalizePlan) -> list[str]:
              f"afade=t=out:st={plan.seconds - JOIN_FADE_S:.6f}:d={JOIN_FADE_S}[a]")
     silence = [] if plan.has_audio else ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
     return [*QUIET, "-i", str(src), *silence, "-filter_complex", f"{video};{audio}", "-map", "[v]", "-map", "[a]",
-            *VIDEO_CODEC_ARGS, "-c:a", "pcm_s16le", *BITEXACT, "-f", "matroska", str(dest)]
+            *VIDEO_CODEC_ARGS, "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE, str(dest)]
 
 
 def concat_list(parts: list[Path]) -> str:
-    """The concat demuxer's list file: one `file` line per intermediate, quoted for the demuxer."""
-    return "".join("file '" + str(p).replace("'", "'\\''") + "'\n" for p in parts)
+    """The concat demuxer's list file: one `file` line per clip, quoted for the demuxer, each starting at time 0.
+
+    `inpoint 0`: without it a file's timeline starts at its earliest packet, and an original's AAC priming packet
+    (at -21 ms) would start its video 21 ms after its sound."""
+    return "".join("file '" + str(p).replace("'", "'\\''") + "'\ninpoint 0\n" for p in parts)
 
 
 def aac_args(channels: int) -> list[str]:
@@ -93,7 +100,8 @@ def concat_args(list_file: Path, dest: Path, channels: int = 2) -> list[str]:
     """Join intermediates (or alike originals): video stream-copied, audio decoded and encoded once to AAC, so
     no clip's encoder padding is copied into the middle of the film."""
     return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
-            "-c:v", "copy", *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
+            "-c:v", "copy", *TIMESCALE, *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4",
+            str(dest)]
 
 
 # --- Transitions and finishing --------------------------------------------------------------------------------
@@ -128,7 +136,7 @@ def crossfade_args(parts: list[Path], graph: str, dest: Path) -> list[str]:
     """Join intermediates through one filter graph (needed when any join crossfades); audio kept as PCM."""
     inputs = [arg for p in parts for arg in ("-i", str(p))]
     return [*QUIET, *inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *VIDEO_CODEC_ARGS,
-            "-c:a", "pcm_s16le", *BITEXACT, "-f", "matroska", str(dest)]
+            "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE, str(dest)]
 
 
 @dataclass(frozen=True)
@@ -185,13 +193,14 @@ def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float, c
     """The final file: video copied, audio finished and encoded once to AAC 48 kHz, index at the front."""
     inputs = ["-i", str(joined), *(["-i", str(finish.soundtrack)] if finish.soundtrack else [])]
     return [*QUIET, *inputs, "-filter_complex", audio_graph(finish, seconds), "-map", "0:v:0", "-map", "[out]",
-            "-c:v", "copy", *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(dest)]
+            "-c:v", "copy", *TIMESCALE, *aac_args(channels), *BITEXACT, "-movflags", "+faststart", "-f", "mp4",
+            str(dest)]
 
 
 def concat_pcm_args(list_file: Path, dest: Path) -> list[str]:
     """Join intermediates losslessly (video copy, PCM audio kept) when finishing work follows."""
     return [*QUIET, "-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v:0", "-map", "0:a:0",
-            "-c", "copy", *BITEXACT, "-f", "matroska", str(dest)]
+            "-c", "copy", *TIMESCALE, *BITEXACT, *INTERMEDIATE, str(dest)]
 
 
 # --- QC: frames and levels at the joins

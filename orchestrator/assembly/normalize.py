@@ -24,7 +24,7 @@ from orchestrator.assembly.probe import ClipInfo, probe
 from orchestrator.assembly.process import ffmpeg_version, run_ffmpeg
 from orchestrator.assembly.temp import temporary
 
-CACHE_VERSION = 1  # bump when normalize_args changes what it produces
+CACHE_VERSION = 2  # bump when normalize_args changes what it produces (2: QuickTime, exact frame times)
 _HASH_CHUNK = 1 << 20
 
 _digests: FileMemo[str] = FileMemo()
@@ -79,7 +79,7 @@ async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache
     digest = await file_sha256(clip)
     recipe = {"v": CACHE_VERSION, "ffmpeg": await ffmpeg_version(), "clip": digest, **asdict(plan)}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
-    dest = cache_dir / f"{key}.mkv"
+    dest = cache_dir / f"{key}.mov"
     seal = dest.with_suffix(".sha256")
     if await _intact(dest, seal):
         return Intermediate(dest, plan.frames, info, reused=True)

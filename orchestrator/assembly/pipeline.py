@@ -157,7 +157,7 @@ async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: Assemb
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
                            dest: Path, channels: int) -> Film:
-    with temporary(dest, ".joined.mkv") as joined, temporary(dest, ".part.mp4") as final:
+    with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final:
         if any(plan.fades):
             frames = await crossfade(parts, plan, joined)
         else:

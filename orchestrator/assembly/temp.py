@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-# .part: intermediates, seals, report, contact sheet; .part.mp4: films; .joined.mkv: joins before finishing;
-# .txt: concat lists.
-TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mkv", ".txt")
+# .part: intermediates, seals, report, contact sheet; .part.mp4: films; .joined.mov: joins before finishing
+# (.joined.mkv before CACHE_VERSION 2); .txt: concat lists.
+TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mov", ".joined.mkv", ".txt")
 _TEMP = re.compile(r"\.(?P<final>.+)\.[0-9a-f]{8}(?:" + "|".join(re.escape(s) for s in TEMP_SUFFIXES) + ")")
 _LEGACY_SEAL = re.compile(r"\.[0-9a-f]{24}\.sha256\.[0-9a-f]{8}")  # seals' temp names before they had a suffix
 

@@ -86,3 +86,18 @@ def running_with(marker: str) -> list[int]:
         if marker in cmdline and state != "Z":
             pids.append(int(entry.name))
     return pids
+
+
+def video_times(path: Path) -> tuple[int, list[int]]:
+    """The film's video time base denominator and its frames' presentation times, in order (framecrc of a copy)."""
+    out = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc",
+                          "-"], capture_output=True, text=True, check=True).stdout
+    base = next(int(line.split("/")[1]) for line in out.splitlines() if line.startswith("#tb 0:"))
+    return base, sorted(int(line.split(",")[2]) for line in out.splitlines() if not line.startswith("#"))
+
+
+def decoded_samples(path: Path) -> int:
+    """Samples of the first audio stream as a player decodes it (priming and padding removed)."""
+    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-"],
+                         capture_output=True, check=True).stdout
+    return len(raw) // 2

@@ -24,19 +24,20 @@ def graph(argv: list[str]) -> str:
 
 
 def test_chained_clip_drops_its_first_frame_and_the_matching_audio() -> None:
-    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 1, 120, True, 2000))
+    argv = normalize_args(Path("in.mp4"), Path("out.mov"), NormalizePlan(1280, 720, 1, 120, True, 2000))
     filters = graph(argv)
     assert "trim=start_frame=1,setpts=PTS-STARTPTS" in filters
     assert "atrim=start_sample=2000" in filters  # one frame at 24 fps is 2000 samples at 48 kHz
     assert "apad=whole_len=240000" in filters and "atrim=end_sample=240000" in filters
     assert "trim=end_frame=120" in filters
     assert "afade=t=in:d=0.005" in filters and "afade=t=out:st=4.995000:d=0.005" in filters
-    assert argv[-3:] == ["-f", "matroska", "out.mkv"]
+    assert argv[-3:] == ["-f", "mov", "out.mov"]  # exact frame times (Matroska rounds them to milliseconds)
+    assert argv[argv.index("-video_track_timescale") + 1] == "12288"
     assert "anullsrc" not in " ".join(argv)
 
 
 def test_silent_clip_gets_generated_silence_and_geometry_is_fitted() -> None:
-    argv = normalize_args(Path("in.mp4"), Path("out.mkv"), NormalizePlan(1280, 720, 0, 121, False))
+    argv = normalize_args(Path("in.mp4"), Path("out.mov"), NormalizePlan(1280, 720, 0, 121, False))
     assert argv[argv.index("-f", 4) + 2: argv.index("-f", 4) + 4] == ["-i", "anullsrc=r=48000:cl=stereo"]
     filters = graph(argv)
     assert filters.startswith("[0:v:0]trim=start_frame=0")
@@ -46,8 +47,8 @@ def test_silent_clip_gets_generated_silence_and_geometry_is_fitted() -> None:
 
 
 def test_every_intermediate_uses_the_same_encoder_settings() -> None:
-    a = normalize_args(Path("a.mp4"), Path("a.mkv"), NormalizePlan(640, 360, 0, 49, True))
-    b = normalize_args(Path("b.mp4"), Path("b.mkv"), NormalizePlan(640, 360, 1, 48, False))
+    a = normalize_args(Path("a.mp4"), Path("a.mov"), NormalizePlan(640, 360, 0, 49, True))
+    b = normalize_args(Path("b.mp4"), Path("b.mov"), NormalizePlan(640, 360, 1, 48, False))
     for argv in (a, b):
         start = argv.index("-c:v")
         assert tuple(argv[start:start + len(VIDEO_CODEC_ARGS)]) == VIDEO_CODEC_ARGS
@@ -59,10 +60,12 @@ def test_join_copies_video_and_encodes_audio_once() -> None:
     assert argv[argv.index("-c:v") + 1] == "copy"
     assert argv[argv.index("-c:a") + 1] == "aac"
     assert "+faststart" in argv
+    assert argv[argv.index("-video_track_timescale") + 1] == "12288"
 
 
-def test_concat_list_quotes_paths() -> None:
-    assert concat_list([Path("/a/it's.mkv"), Path("/b.mkv")]) == "file '/a/it'\\''s.mkv'\nfile '/b.mkv'\n"
+def test_concat_list_quotes_paths_and_starts_each_file_at_zero() -> None:
+    assert concat_list([Path("/a/it's.mov"), Path("/b.mov")]) == ("file '/a/it'\\''s.mov'\ninpoint 0\n"
+                                                                  "file '/b.mov'\ninpoint 0\n")
 
 
 def test_probe_decodes_strictly() -> None:

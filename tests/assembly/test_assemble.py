@@ -102,7 +102,7 @@ def test_a_kill_mid_assembly_leaves_no_final_file_and_the_rerun_completes(tmp_pa
     os.killpg(process.pid, signal.SIGKILL)  # the python process and its ffmpeg child, mid-write
     process.wait()
     assert not film.exists()
-    finished = [p for p in cache.iterdir() if p.suffix == ".mkv" and not p.name.startswith(".")]
+    finished = [p for p in cache.iterdir() if p.suffix == ".mov" and not p.name.startswith(".")]
     for done in finished:  # whatever has its final name is complete
         assert run(probe(done)).frames in {240, 241}
     out = run(assemble_output([OutputClip(f"s{i}", Path(p), i > 0) for i, p in enumerate(clips)], film, cache))

@@ -15,16 +15,17 @@ from orchestrator.assembly.temp import is_temp, sweep_temp, temporary
 from tests.assembly.conftest import make_clip
 
 OURS = [
-    ".0123456789abcdef01234567.mkv.deadbeef.part",  # an intermediate
+    ".0123456789abcdef01234567.mov.deadbeef.part",  # an intermediate
     ".0123456789abcdef01234567.sha256.0badcafe.part",  # its seal
     ".0123456789abcdef01234567.sha256.0badcafe",  # a seal, as named before seals had a suffix
     ".main.mp4.12345678.part.mp4",  # a film
-    ".main.mp4.12345678.joined.mkv",  # a join before finishing
+    ".main.mp4.12345678.joined.mov",  # a join before finishing
+    ".main.mp4.12345678.joined.mkv",  # the same, as named before CACHE_VERSION 2
     "..main.mp4.12345678.part.mp4.9abcdef0.txt",  # a concat list
     ".report.json.00ff00ff.part",
 ]
 THEIRS = [
-    "main.mp4", "0123456789abcdef01234567.mkv", "0123456789abcdef01234567.sha256", "notes.part", ".hidden",
+    "main.mp4", "0123456789abcdef01234567.mov", "0123456789abcdef01234567.sha256", "notes.part", ".hidden",
     ".main.mp4.part", ".main.mp4.1234567.part", ".main.mp4.123456789.part", ".main.mp4.GGGGGGGG.part",
     ".main.mp4.12345678.tmp", ".video.mp4.bdef7bed.tmp", ".settings.12345678",
 ]
