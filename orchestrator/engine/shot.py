@@ -261,6 +261,14 @@ class ShotRunner:
     # -- waiting ---------------------------------------------------------------------------------------------------
 
     async def _wait(self, take: Take) -> Task:
+        looks = [0]
+        try:
+            return await self._poll(take, looks)
+        finally:
+            if looks[0]:  # one write per task, not per GET: polls are frequent, and each journal write is synced
+                self.ctx.journal.add_polls(take.id, looks[0])
+
+    async def _poll(self, take: Take, looks: list[int]) -> Task:
         assert take.task_id is not None
         est = self.estimate
         prior = self.ctx.polls.expect(est.resolution, est.seconds)
@@ -278,7 +286,7 @@ class ShotRunner:
                 task = await self.ctx.client.get(take.task_id)
             except NotFound:
                 task = Task(id=take.task_id, status=TaskStatus.EXPIRED)  # records vanish after 7 days
-            self.ctx.journal.add_polls(take.id, 1)
+            looks[0] += 1
             if task.status is TaskStatus.RUNNING and not announced:
                 announced = True
                 self.ctx.events.emit("running", self.id, task_id=take.task_id)

@@ -181,6 +181,14 @@ class Backend:
             by_status = Counter(t.status for t in self.tasks.values())
             return {"counters": dict(self.counters), "tasks": dict(by_status), "faults": self.faults.armed()}
 
+    def latencies(self) -> list[dict[str, Any]]:
+        """Per task: id, status, seed, created_at and the latency floor no client can beat (SimTask.latency)."""
+        with self._lock:
+            self._advance(self.clock())
+            return [{"id": t.id, "status": t.status, "seed": t.seed, "created_at": t.created_at,
+                     "latency": t.latency(self.config.queue_seconds, self.config.speed)}
+                    for t in self.tasks.values()]
+
     def tick(self) -> list[dict[str, Any]]:
         """Advance every task to now; return callback deliveries that are due."""
         with self._lock:

@@ -45,6 +45,7 @@ def build_app(backend: Backend) -> Starlette:
         Route("/_sim/reset", api.reset, methods=["POST"]),
         Route("/_sim/faults", api.faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/stats", api.stats, methods=["GET"]),
+        Route("/_sim/tasks", api.latencies, methods=["GET"]),
         Route("/_sim/config", api.config, methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes, lifespan=api.lifespan)
@@ -207,6 +208,10 @@ class _Api:
     async def stats(self, _request: Request) -> Response:
         """GET /_sim/stats: request counters and tasks by status."""
         return JSONResponse(await asyncio.to_thread(self.backend.stats))
+
+    async def latencies(self, _request: Request) -> Response:
+        """GET /_sim/tasks: every task's id, status, seed and latency floor (for benchmarks of a client)."""
+        return JSONResponse(self.backend.latencies())
 
     async def config(self, request: Request) -> Response:
         """GET the config; POST changes fields of it (e.g. {"speed": 50})."""
