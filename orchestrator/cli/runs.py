@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +66,7 @@ def run(
     confirm = None if kind is BackendKind.SIM or yes else _confirm
     result = asyncio.run(_run(checked, kind, settings, options, as_json, confirm))
     if not as_json:
-        _summary(result, file)
+        _summary(result, _resume_command(file, out, backend, budget, only))
     raise typer.Exit(result.exit_code)
 
 
@@ -94,7 +95,19 @@ def _confirm(prepared: Prepared) -> None:
         raise typer.Exit(1)
 
 
-def _summary(result: RunResult, file: Path) -> None:
+def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, budget: float | None,
+                    only: list[str] | None) -> str:
+    """The command that resumes this run: the same storyboard, run directory and choices (never --reroll)."""
+    words = ["orchestrator", "run", str(file)]
+    words += ["--out", str(out)] if out is not None else []
+    words += ["--backend", backend.value] if backend is not None else []
+    words += ["--budget", f"{budget:g}"] if budget is not None else []
+    for shot in only or ():
+        words += ["--only", shot]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _summary(result: RunResult, resume: str) -> None:
     for name, path in result.films.items():
         typer.echo(f"film {name}: {path}")
     if result.report is not None:
@@ -106,7 +119,7 @@ def _summary(result: RunResult, file: Path) -> None:
     for shot, reason in {**result.failed, **result.blocked}.items():
         typer.echo(f"failed: {shot}: {reason}", err=True)
     if result.exit_code:
-        typer.echo(f"fix what failed, then resume with: orchestrator run {file}", err=True)
+        typer.echo(f"fix what failed, then resume with: {resume}", err=True)
 
 
 def status(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from orchestrator.assembly.films import FilmSet
 from orchestrator.config import PriceBook
 from orchestrator.engine.backend import Backend
 from orchestrator.engine.decide import Action, Decisions, decide
@@ -160,7 +161,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         events.emit("blocked", shot, reason=reason)
     clips = {s: o.clip for s, o in graph.done.items()}
     films = await maker.make(clips)
-    result = _result(prepared, graph.done, failed, blocked, films, journal)
+    result = _result(prepared, graph.done, failed, blocked, films, journal, run)
     if films is not None:
         for name, film in films.films.items():
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
@@ -180,20 +181,17 @@ def _reason(exc: BaseException) -> str:
 
 
 def _result(prepared: Prepared, done: dict[str, ShotOutcome], failed: dict[str, str], blocked: dict[str, str],
-            films: object, journal: Journal) -> RunResult:
-    from orchestrator.assembly.films import FilmSet
-
+            films: FilmSet | None, journal: Journal, run: int) -> RunResult:
     checked = prepared.checked
     complete = [n for n, ids in checked.outputs.items() if all(i in done for i in ids)]
     paths = {n: prepared.run_dir.film(n) for n in complete if prepared.run_dir.film(n).is_file()}
     generated = [s for s, o in done.items() if not o.reused]
-    takes = [o.take for s, o in done.items() if not o.reused]
-    film_set = films if isinstance(films, FilmSet) else None
+    billed = [t for t in journal.takes() if t.run == run and t.tokens]  # finished or not: succeeded tasks are billed
+    film_set = films
     return RunResult(
         run_dir=prepared.run_dir, films=paths, failed=failed, blocked=blocked,
         reused=[s for s, o in done.items() if o.reused], generated=generated,
-        tokens=sum(journal.take(t.id).tokens or 0 for t in takes),
-        usd=round(sum(journal.take(t.id).usd or 0.0 for t in takes), 4),
+        tokens=sum(t.tokens or 0 for t in billed), usd=round(sum(t.usd or 0.0 for t in billed), 4),
         report=film_set.report if film_set else None, contact_sheet=film_set.contact_sheet if film_set else None,
         warnings=film_set.warnings if film_set else [],
     )

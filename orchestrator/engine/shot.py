@@ -384,7 +384,8 @@ class ShotRunner:
                     return take
                 except DownloadFailed as exc:
                     if refresh == URL_REFRESHES or exc.status not in (403, 404, 410, None):
-                        raise ShotFailed(self.id, f"download failed: {exc.message}") from None
+                        hint = " (getting the task again did not renew its URLs)" if refresh else ""
+                        raise ShotFailed(self.id, f"{exc.message}{hint}") from None
             take = await self._refresh_urls(take)
         raise ShotFailed(self.id, f"task {take.task_id} has no file to download")
 

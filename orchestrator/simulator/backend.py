@@ -132,6 +132,10 @@ class Backend:
 
     def signed_url(self, task: SimTask, name: str) -> str:
         """A URL that works until the task's URLs expire, like the provider's presigned TOS links."""
+        # [UNCONFIRMED] whether each GET hands out freshly presigned URLs; TOS links are normally signed when the
+        # response is built, so by default they are, and `resign_urls: false` models a fixed 24 h lifetime.
+        if self.config.resign_urls:
+            task.urls_expire_at = max(task.urls_expire_at, self.clock() + self.config.url_ttl_seconds)
         expires = f"{task.urls_expire_at:.0f}"
         ttl = int(self.config.url_ttl_seconds)
         return (f"{self.public_url}/files/{task.id}/{name}?X-Tos-Expires={ttl}&expires={expires}"

@@ -23,6 +23,8 @@ class SimConfig(BaseModel):
     concurrency: int = Field(10, ge=1, description="Tasks running at once per model; the rest queue")
     queue_cap: int = Field(120, ge=1, description="Queued tasks per account before 429 QuotaExceeded")
     url_ttl_seconds: float = Field(86_400.0, gt=0, description="Lifetime of signed file URLs")
+    resign_urls: bool = Field(True, description="Each GET/LIST signs result URLs anew ([UNCONFIRMED]); false: "
+                              "they expire url_ttl_seconds after the task finished")
     api_key: str | None = Field(None, description="When set, only this bearer key is accepted")
     data_dir: Path | None = Field(None, description="Where rendered files go; default a temporary folder")
     render_workers: int = Field(2, ge=1)
