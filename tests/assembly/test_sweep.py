@@ -88,6 +88,8 @@ def test_runs_killed_while_normalising_and_while_joining_are_completed_by_the_ne
     clips = [make_clip(tmp_path / f"c{i}.mp4", frames=121, tone=300 + 100 * i) for i in range(3)]
     run, cache, outputs = tmp_path / "run", tmp_path / "cache", tmp_path / "run" / "outputs"
     assert _kill_when(_start(run, cache, clips), cache, "normalisation")  # left a temp in the cache
+    for done in cache.glob("*.mov"):  # whatever has its final name is complete
+        assert asyncio.run(_frames(done)) in {120, 121}
     left = _kill_when(_start(run, cache, clips), outputs, "join")  # swept the cache, normalised, then died
     assert left and not (outputs / "main.mp4").exists()  # no file with the final name, however far it got
     finished = _start(run, cache, clips)
