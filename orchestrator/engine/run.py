@@ -40,6 +40,8 @@ class RunOptions:
     max_attempts: int = 3
     prices: PriceBook | None = None
     rng: random.Random = field(default_factory=random.Random)
+    assemble: bool = True  # False: clips only (programs that assemble later, load tests)
+    limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 decisions={d.shot: d.action.value for d in prepared.decisions.shots if d.shot in prepared.selected})
     ctx = ShotContext(
         client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
-        events=events, limit=AdaptiveLimit(options.concurrency), budget=Budget(plan.budget_usd),
+        events=events, limit=options.limit or AdaptiveLimit(options.concurrency), budget=Budget(plan.budget_usd),
         estimates={s.id: s for s in plan.shots}, polls=backend.polls, max_attempts=options.max_attempts,
         rng=options.rng, keep_going=options.keep_going,
     )
@@ -147,7 +149,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
 
     async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
         outcome = await ShotRunner(ctx, checked.specs[shot], parent).run(publish)
-        if not outcome.reused:
+        if not outcome.reused and options.assemble:
             maker.clip_ready(shot, outcome.clip)
         return outcome
 
@@ -160,7 +162,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     for shot, reason in blocked.items():
         events.emit("blocked", shot, reason=reason)
     clips = {s: o.clip for s, o in graph.done.items()}
-    films = await maker.make(clips)
+    films = await maker.make(clips) if options.assemble else None
     result = _result(prepared, graph.done, failed, blocked, films, journal, run)
     if films is not None:
         for name, film in films.films.items():

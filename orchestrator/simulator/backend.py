@@ -299,9 +299,11 @@ class Backend:
     def _submit_render(self, task: SimTask) -> Future[RenderResult]:
         if not self.config.prerendered:
             return self._pool.submit(render, self._job(task), self.data_dir / "renders" / task.id)
-        with self._prerender_lock:  # one tiny clip per length for every task: a load test measures the client
+        # One small clip per length for every task (its last frame still a valid first frame): a load test
+        # measures the client, not the renderer.
+        with self._prerender_lock:
             if task.frames not in self._prerendered:
-                job = RenderJob(width=64, height=36, frames=task.frames, prompt="prerendered", seed=0,
+                job = RenderJob(width=320, height=320, frames=task.frames, prompt="prerendered", seed=0,
                                 first_frame=None, last_frame=None, generate_audio=True, watermark=False)
                 out = self.data_dir / "renders" / f"prerendered-{task.frames}"
                 self._prerendered[task.frames] = self._pool.submit(render, job, out)

@@ -1,0 +1,120 @@
+"""Engine benchmark: `orchestrator run` on a storyboard against the simulator in its own process, side by side with
+the documented SDK loop (bench/naive_chain.py), repeated; prints JSON rows for bench/table.py.
+
+    .venv/bin/python bench/engine.py storyboards/long-form-ad.yaml --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import REPO, SPEED, Simulator, Stat, chain_floor, run_env, run_orchestrator, simulator
+
+from orchestrator.storyboard.validate import check_file
+
+
+def ours_once(storyboard: Path, sim: Simulator, work: Path) -> dict[str, float]:
+    """One fresh run: wall time, the floor, film-ready latency, requests per shot; then a rerun's requests."""
+    sim.control("reset")
+    out = work / "ours"
+    wall, events = run_orchestrator(storyboard, out, sim)
+    parents = {s: spec.shot.after for s, spec in check_file(storyboard).specs.items()}
+    task_of = {str(e["shot"]): str(e["task_id"]) for e in events if e["event"] == "succeeded"}
+    latency = {t["id"]: float(t["latency"]) for t in sim.control("tasks")}
+    floor = chain_floor(parents, {shot: latency[task] for shot, task in task_of.items()})
+    last_clip = max(float(e["time"]) for e in events if e["event"] == "downloaded")
+    films = max(float(e["time"]) for e in events if e["event"] == "assembled")
+    requests = sim.requests()
+    creates = sim.control("stats")["counters"].get("tasks_created", 0)
+    _, again = run_orchestrator(storyboard, out, sim)
+    rerun_requests = sum(sim.requests().values()) - sum(requests.values())
+    return {"wall": wall, "floor": floor, "film_ready": films - last_clip, "requests_per_shot":
+            sum(requests.values()) / len(parents), "gets_per_shot": requests.get("get", 0) / len(parents),
+            "duplicate_creates": creates - len(parents), "rerun_requests": rerun_requests,
+            "rerun_reused": sum(1 for e in again if e["event"] == "reused")}
+
+
+def naive_once(storyboard: Path, sim: Simulator, work: Path) -> dict[str, float]:
+    """One run of the documented SDK loop."""
+    sim.control("reset")
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "naive_chain.py"), str(storyboard), "--base-url",
+                           sim.base_url, "--scale", str(1 / SPEED), "--out", str(work / "naive")],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout)
+    requests = sim.requests()
+    result["requests_per_shot"] = sum(requests.values()) / result["shots"]
+    result["gets_per_shot"] = requests.get("get", 0) / result["shots"]
+    return result
+
+
+def resume_after_kill(storyboard: Path, sim: Simulator, work: Path) -> dict[str, int]:
+    """SIGKILL a run once half its shots were submitted, then resume: creates made by the resume."""
+    sim.control("reset")
+    shots = len(check_file(storyboard).specs)
+    out = work / "killed"
+    child = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(storyboard), "--out", str(out),
+                              "--backend", "ark", "--yes", "--json"], cwd=REPO, env=run_env(sim),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None
+    submitted: set[str] = set()
+    while len(submitted) < shots // 2:
+        line = child.stdout.readline()
+        if not line:
+            break
+        event = json.loads(line)
+        if event["event"] == "submitted":
+            submitted.add(str(event["shot"]))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    time.sleep(0.2)
+    created_before = sim.control("stats")["counters"].get("tasks_created", 0)
+    run_orchestrator(storyboard, out, sim)
+    created_after = sim.control("stats")["counters"].get("tasks_created", 0)
+    return {"submitted_before_kill": created_before, "resume_creates": created_after - created_before,
+            "not_yet_submitted": shots - created_before}
+
+
+def main() -> None:
+    """Run the repetitions and print one JSON document."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("storyboard", type=Path)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    storyboard = args.storyboard.resolve()
+    ours: list[dict[str, float]] = []
+    naive: list[dict[str, float]] = []
+    with simulator() as sim, tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
+        for rep in range(args.reps):  # interleaved, so a noisy moment hurts both sides alike
+            ours.append(ours_once(storyboard, sim, Path(tmp) / f"o{rep}"))
+            naive.append(naive_once(storyboard, sim, Path(tmp) / f"n{rep}"))
+        resume = resume_after_kill(storyboard, sim, Path(tmp))
+    report: dict[str, Any] = {
+        "storyboard": str(args.storyboard), "reps": args.reps, "speed": SPEED,
+        "overhead": Stat.of([o["wall"] / o["floor"] for o in ours]).__dict__,
+        "floor_s": Stat.of([o["floor"] for o in ours]).__dict__,
+        "ours_wall_s": Stat.of([o["wall"] for o in ours]).__dict__,
+        "naive_wall_s": Stat.of([n["wall_s"] for n in naive]).__dict__,
+        "vs_naive": Stat.of([o["wall"] / n["wall_s"] for o, n in zip(ours, naive, strict=True)]).__dict__,
+        "film_ready_s": Stat.of([o["film_ready"] for o in ours]).__dict__,
+        "ours_requests_per_shot": Stat.of([o["requests_per_shot"] for o in ours]).__dict__,
+        "ours_gets_per_shot": Stat.of([o["gets_per_shot"] for o in ours]).__dict__,
+        "naive_requests_per_shot": Stat.of([n["requests_per_shot"] for n in naive]).__dict__,
+        "naive_gets_per_shot": Stat.of([n["gets_per_shot"] for n in naive]).__dict__,
+        "duplicate_creates": max(o["duplicate_creates"] for o in ours),
+        "rerun_requests": max(o["rerun_requests"] for o in ours),
+        "resume": resume,
+    }
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
