@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean help
+.PHONY: demo test lint bench bench-smoke clean help
 
 help:
 	@echo "make demo   - create .venv if needed, run storyboards/tea-ad.yaml on the built-in simulator"
 	@echo "make test   - create .venv if needed, install, run the test suite"
 	@echo "make lint   - ruff and mypy (strict) on the package"
-	@echo "make bench  - the benchmarks BENCHMARKS.md records"
+	@echo "make bench  - the benchmarks BENCHMARKS.md records (about 20 minutes)"
+	@echo "make bench-smoke - the same scripts on a tiny configuration"
 	@echo "make clean  - remove .venv and caches"
 
 $(STAMP): pyproject.toml
@@ -31,7 +32,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/assembly.py
+	$(BIN)/python bench/table.py
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/table.py --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

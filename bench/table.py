@@ -1,0 +1,102 @@
+"""`make bench`: every benchmark, one table. Each row's numbers are ratios or counts measured in the same run,
+medians of the repetitions with (min–max); the commands that produce them are listed under the table.
+
+    .venv/bin/python bench/table.py            # the full set (about 20 minutes on 2 cores)
+    .venv/bin/python bench/table.py --smoke    # a tiny configuration, to check that it all still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from common import REPO, SPEED, Stat
+
+BENCH = REPO / "bench"
+
+
+def _json(argv: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _stat(d: dict[str, float], fmt: str = "{:.2f}") -> str:
+    return Stat(d["median"], d["low"], d["high"]).show(fmt)
+
+
+def engine_rows(storyboard: str, reps: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Rows from bench/engine.py."""
+    cmd = ["bench/engine.py", storyboard, "--reps", str(reps)]
+    r = _json(cmd)
+    resume = r["resume"]
+    rows = [
+        ("critical-path overhead: our wall ÷ the longest chain's summed task latency", _stat(r["overhead"]),
+         f"≤ 1.10 (floor {_stat(r['floor_s'], '{:.1f}')} s; ours {_stat(r['ours_wall_s'], '{:.1f}')} s)"),
+        ("against the SDK loop: our wall ÷ its wall", _stat(r["vs_naive"]),
+         f"≤ 0.40 (SDK loop {_stat(r['naive_wall_s'], '{:.1f}')} s)"),
+        ("film-ready: last clip downloaded → every film done (s)", _stat(r["film_ready_s"]), "≤ 1 s"),
+        ("requests per shot (create+get+list+downloads): ours / SDK loop",
+         f"{_stat(r['ours_requests_per_shot'], '{:.1f}')} / {_stat(r['naive_requests_per_shot'], '{:.1f}')}",
+         f"GETs per shot {_stat(r['ours_gets_per_shot'], '{:.1f}')} / {_stat(r['naive_gets_per_shot'], '{:.1f}')}"),
+        ("duplicate creates", str(r["duplicate_creates"]), "must be 0"),
+        ("provider calls by rerunning a finished storyboard", str(r["rerun_requests"]), "must be 0"),
+        ("creates by resuming after SIGKILL at the midpoint", str(resume["resume_creates"]),
+         f"= shots not yet submitted: {resume['not_yet_submitted']}"),
+    ]
+    return rows, [" ".join([".venv/bin/python", *cmd])]
+
+
+def scale_rows(storyboards: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Rows from bench/scale.py."""
+    cmd = ["bench/scale.py", "--storyboards", str(storyboards)]
+    r = _json(cmd)
+    rows = [
+        (f"scale: {r['storyboards']} storyboards × 10 shots in one process: wall ÷ floor", f"{r['wall_over_floor']:.2f}",
+         f"wall {r['wall_s']:.1f} s, floor {r['floor_s']:.1f} s, {r['failed']} failed, "
+         f"{r['duplicate_creates']} duplicate creates"),
+        ("scale: peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "< 300"),
+        ("scale: CPU ms per shot (this process / its ffmpeg checks)",
+         f"{r['cpu_ms_per_shot']:.0f} / {r['child_cpu_ms_per_shot']:.0f}",
+         f"{r['requests_per_shot']:.1f} requests per shot"),
+    ]
+    return rows, [" ".join([".venv/bin/python", *cmd])]
+
+
+def main() -> None:
+    """Run everything and print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="tiny configuration: one repetition, few shots")
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str]] = []
+    commands: list[str] = []
+    if args.smoke:
+        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2)]
+    else:
+        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100)]
+    for part_rows, part_commands in parts:
+        rows += part_rows
+        commands += part_commands
+    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; simulator latency ÷ "
+          f"{SPEED:g} (one 5 s 720p clip ≈ 2 s queued + running)\n")
+    print("| row | measured: median (min–max) | target / context |")
+    print("|---|---|---|")
+    for name, value, note in rows:
+        print(f"| {name} | {value} | {note} |")
+    print("\nCommands:\n")
+    for command in commands:
+        print(f"    {command}")
+    if not args.smoke:
+        print("\nAssembly (`.venv/bin/python bench/assembly.py`):\n")
+        sys.stdout.flush()
+        subprocess.run([sys.executable, str(BENCH / "assembly.py")], cwd=REPO, check=True)
+
+
+if __name__ == "__main__":
+    main()
