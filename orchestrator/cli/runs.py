@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -25,6 +25,7 @@ from orchestrator.storyboard.validate import CheckedStoryboard, check_file
 
 from . import progress, render
 
+T = TypeVar("T")
 FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .json)", show_default=False)]
 Target = Annotated[Path, typer.Argument(help="Run directory, or the storyboard whose run it is", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")]
@@ -64,10 +65,21 @@ def run(
                          rerolls=tuple(reroll or ()), only=tuple(only or ()), keep_going=keep_going,
                          max_attempts=settings.max_attempts, prices=load_prices(settings.prices))
     confirm = None if kind is BackendKind.SIM or yes else _confirm
-    result = asyncio.run(_run(checked, kind, settings, options, as_json, confirm))
+    resume = _resume_command(file, out, backend, budget, only)
+    result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
-        _summary(result, _resume_command(file, out, backend, budget, only))
+        _summary(result, resume)
     raise typer.Exit(result.exit_code)
+
+
+def _interruptible(work: Coroutine[Any, Any, T], hint: str) -> T:
+    """Run `work`; on Ctrl-C say so in one line and exit 130 (typer would otherwise exit silently). The journal is
+    consistent at every await, so nothing needs undoing."""
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; {hint}", err=True)
+        raise typer.Exit(130) from None
 
 
 async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings, options: RunOptions,
@@ -146,7 +158,7 @@ def cancel(
     """Cancel the run's queued tasks on the provider and record it (running tasks cannot be cancelled)."""
     run_dir = runinfo.locate(target, out or _settings(ctx).out)
     kind = backend or default_kind()
-    lines = asyncio.run(_cancel(run_dir, kind, _settings(ctx).sim_speed))
+    lines = _interruptible(_cancel(run_dir, kind, _settings(ctx).sim_speed), "run the same command again")
     for line in lines:
         typer.echo(line)
 
@@ -164,6 +176,6 @@ def assemble(
 ) -> None:
     """Make the films again from a run's finished clips, without calling the provider (after editing `assembly:`)."""
     run_dir = runinfo.locate(target, out or _settings(ctx).out)
-    films = asyncio.run(runinfo.reassemble(run_dir, tuple(output or ())))
+    films = _interruptible(runinfo.reassemble(run_dir, tuple(output or ())), "run the same command again")
     for name, path in films.items():
         typer.echo(f"film {name}: {path}")

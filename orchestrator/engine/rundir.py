@@ -17,6 +17,7 @@ from orchestrator.engine.journal import JOURNAL_NAME
 from orchestrator.errors import InputError
 
 DEFAULT_OUT = Path("runs")
+CLIP_NAME, FRAME_NAME, TASK_NAME = "clip.mp4", "last_frame.png", "task.json"
 LOCK_NAME = ".lock"
 
 
@@ -51,15 +52,15 @@ class RunDir:
 
     def clip(self, shot: str, key: str) -> Path:
         """A take's video."""
-        return self.take_dir(shot, key) / "clip.mp4"
+        return self.take_dir(shot, key) / CLIP_NAME
 
     def last_frame(self, shot: str, key: str) -> Path:
         """A take's last frame, exactly as the provider sent it."""
-        return self.take_dir(shot, key) / "last_frame.png"
+        return self.take_dir(shot, key) / FRAME_NAME
 
     def task_json(self, shot: str, key: str) -> Path:
         """The provider's task object of a take, as last seen."""
-        return self.take_dir(shot, key) / "task.json"
+        return self.take_dir(shot, key) / TASK_NAME
 
     def film(self, output: str) -> Path:
         """An output's finished film."""

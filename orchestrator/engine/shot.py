@@ -24,6 +24,7 @@ from orchestrator.api.reconcile import reconcile
 from orchestrator.api.types import CreateTaskRequest, Task, TaskStatus
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.probe import probe
+from orchestrator.assembly.temp import sweep_temp, temporary
 from orchestrator.engine import request as build
 from orchestrator.engine.decide import take_intact
 from orchestrator.engine.events import EventLog
@@ -31,7 +32,7 @@ from orchestrator.engine.journal import Journal, Take, TakeState, live_take
 from orchestrator.engine.keys import Params, sha256_path, shot_key, shot_params
 from orchestrator.engine.pacing import AdaptiveLimit, LatencyModel, PollSchedule
 from orchestrator.engine.plan import ShotEstimate
-from orchestrator.engine.rundir import RunDir
+from orchestrator.engine.rundir import CLIP_NAME, FRAME_NAME, TASK_NAME, RunDir
 from orchestrator.errors import OrchestratorError
 from orchestrator.models import SEED_MAX
 from orchestrator.storyboard.resolve import ShotSpec
@@ -157,6 +158,8 @@ class ShotRunner:
                 publish(handoff)
             self.ctx.events.emit("reused", self.id, task_id=take.task_id, key=self.key[:12])
             return ShotOutcome(self.id, take, self._clip(), handoff.path if handoff else None, reused=True)
+        # A run killed mid-download left hidden temp files here; the run directory's lock makes them ours to remove.
+        sweep_temp(self.folder, finals=(CLIP_NAME, FRAME_NAME, TASK_NAME))
         attempt = len(takes)
         attempts_here = 0
         fresh = False
@@ -303,9 +306,9 @@ class ShotRunner:
         if take.run == self.ctx.run:
             self.ctx.budget.settle(self.estimate.usd, usd)
         content = task.content
+        self._write_task_json(task)  # before the journal moves on: a resumed take never rewrites it
         self.ctx.journal.set_succeeded(take.id, content.video_url if content else None,
                                        content.last_frame_url if content else None, tokens, usd)
-        self._write_task_json(task)
         self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens, usd=usd)
 
     def _ended(self, take: Take, task: Task) -> Take | None:
@@ -401,6 +404,6 @@ class ShotRunner:
     def _write_task_json(self, task: Task) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.ctx.run_dir.task_json(self.id, self.key)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(task.model_dump(mode="json"), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        with temporary(path) as tmp:
+            tmp.write_text(json.dumps(task.model_dump(mode="json"), indent=2), encoding="utf-8")
+            tmp.replace(path)

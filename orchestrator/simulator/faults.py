@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Endpoint = Literal["create", "get", "list", "delete", "download", "any"]
 
@@ -30,6 +30,13 @@ class CallFault(BaseModel):
     retry_after: str | None = None
     code: str | None = None
     stall_seconds: float = Field(30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _phase_fits(self) -> CallFault:
+        # A download has no work to do "after": its fault would stay armed and never fire.
+        if self.phase == "after" and self.endpoint == "download":
+            raise ValueError("phase 'after' applies to API calls, not downloads (use kind 'truncate' or 'drop')")
+        return self
 
 
 class TaskFault(BaseModel):
