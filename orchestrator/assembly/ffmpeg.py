@@ -132,8 +132,9 @@ def crossfade_graph(frames: list[int], fades: list[bool], fade_frames: int) -> t
     return ";".join(steps), total
 
 
-def crossfade_args(parts: list[Path], graph: str, dest: Path) -> list[str]:
-    """Join intermediates through one filter graph (needed when any join crossfades); audio kept as PCM."""
+def fused_args(parts: list[Path], graph: str, dest: Path) -> list[str]:
+    """Crossfade a few intermediates into one more intermediate: the same video encoder settings as every other
+    (so it joins the rest by stream copy), PCM audio."""
     inputs = [arg for p in parts for arg in ("-i", str(p))]
     return [*QUIET, *inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *VIDEO_CODEC_ARGS,
             "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE, str(dest)]

@@ -8,6 +8,7 @@ found in the cache and in this process's memory (probe, hashes), so the call aft
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,9 @@ from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_
 from orchestrator.assembly.finish import (
     Transitions,
     can_copy_originals,
-    crossfade,
     film_channels,
     finish_audio,
+    fuse,
     plan_transitions,
 )
 from orchestrator.assembly.join import Film, concat, publish
@@ -157,15 +158,19 @@ async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: Assemb
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
                            dest: Path, channels: int) -> Film:
-    with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final:
-        if any(plan.fades):
-            frames = await crossfade(parts, plan, joined)
-        else:
-            frames = sum(p.frames for p in parts)
+    with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final, \
+            temporary(dest, ".fuse") as workdir:
+        workdir.mkdir()
+        try:
+            # Crossfaded parts were encoded anew and strictly decoded in `fuse`; the rest are verified
+            # intermediates, so the film is checked by its packets either way.
+            paths, frames = await fuse(parts, plan, workdir)
             if not settings.audio_work:  # straight to the film: video copied, audio encoded once
-                await concat([p.path for p in parts], final, lambda lst, out: concat_args(lst, out, channels))
+                await concat(paths, final, lambda lst, out: concat_args(lst, out, channels))
                 return await publish(final, dest, frames, decode=False)
-            await concat([p.path for p in parts], joined, concat_pcm_args)
-        finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
-        await finish_audio(joined, final, finish, frames, channels)
-        return await publish(final, dest, frames, decode=any(plan.fades))  # crossfades were re-encoded here
+            await concat(paths, joined, concat_pcm_args)
+            finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
+            await finish_audio(joined, final, finish, frames, channels)
+            return await publish(final, dest, frames, decode=False)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)

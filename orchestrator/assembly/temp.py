@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import shutil
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
 # .part: intermediates, seals, report, contact sheet; .part.mp4: films; .joined.mov: joins before finishing
-# (.joined.mkv before CACHE_VERSION 2); .txt: concat lists.
-TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mov", ".joined.mkv", ".txt")
+# (.joined.mkv before CACHE_VERSION 2); .txt: concat lists; .fuse: a folder of crossfaded parts.
+TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mov", ".joined.mkv", ".txt", ".fuse")
 _TEMP = re.compile(r"\.(?P<final>.+)\.[0-9a-f]{8}(?:" + "|".join(re.escape(s) for s in TEMP_SUFFIXES) + ")")
 _LEGACY_SEAL = re.compile(r"\.[0-9a-f]{24}\.sha256\.[0-9a-f]{8}")  # seals' temp names before they had a suffix
 
@@ -60,5 +61,8 @@ def sweep_temp(folder: Path, *, finals: Collection[str] | None = None) -> int:
         ours = is_temp(path.name, finals) and str(path.absolute()) not in _live
         if ours and path.is_file() and not path.is_symlink():
             path.unlink(missing_ok=True)
+            removed += 1
+        elif ours and path.is_dir() and not path.is_symlink() and path.name.endswith(".fuse"):
+            shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
