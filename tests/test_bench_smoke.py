@@ -1,0 +1,25 @@
+"""`make bench-smoke`: every benchmark script runs on a tiny configuration and prints the table (the numbers
+themselves live in BENCHMARKS.md; timing is not asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_rerun() -> None:
+    done = subprocess.run([sys.executable, "bench/table.py", "--smoke"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in done.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| row")}
+    assert rows["duplicate creates"] == "0"
+    assert rows["provider calls by rerunning a finished storyboard"] == "0"
+    resume = next(line for line in done.stdout.splitlines() if "creates by resuming after SIGKILL" in line)
+    made, wanted = resume.split("|")[2].strip(), resume.split("|")[3].split(":")[-1].strip()
+    assert made == wanted
+    assert float(rows["scale: peak RSS (MB)"]) < 300
+    assert len(rows) == 10
