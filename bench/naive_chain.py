@@ -57,8 +57,9 @@ def run_naive(storyboard: Path, base_url: str, scale: float, out: Path) -> dict[
         frame_urls[shot_id] = result.content.last_frame_url
         (out / f"{shot_id}.png").write_bytes(httpx.get(frame_urls[shot_id], timeout=60).content)
     generated = time.perf_counter()
+    (out / "films").mkdir(exist_ok=True)
     for name, ids in checked.outputs.items():
-        _concat_filter([clips[i] for i in ids], out / f"{name}.mp4")
+        _concat_filter([clips[i] for i in ids], out / "films" / f"{name}.mp4")
     return {"wall_s": time.perf_counter() - started, "generation_s": generated - started,
             "assembly_s": time.perf_counter() - generated, "shots": len(clips), "polls": polls}
 

@@ -22,7 +22,9 @@ BENCH = REPO / "bench"
 
 
 def _json(argv: list[str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
