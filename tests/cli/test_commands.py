@@ -59,8 +59,9 @@ def test_plan_json_is_machine_readable() -> None:
     assert plan["over_budget"] is False
 
 
-def test_plan_over_budget_exits_3_after_showing_the_plan() -> None:
-    result = run_cli("plan", STORYBOARDS / "tea-ad.yaml", "--budget", "1")
+def test_plan_over_budget_exits_3_after_showing_the_plan(tmp_path: Path) -> None:
+    # --out: a `make demo` run in the checkout would otherwise be reused, and reusing costs nothing.
+    result = run_cli("plan", STORYBOARDS / "tea-ad.yaml", "--budget", "1", "--out", tmp_path)
     assert result.code == 3
     assert "pick" in result.stdout
     assert result.stderr.startswith("orchestrator: planned cost $2.90 exceeds the budget of $1.00 (--budget)")
