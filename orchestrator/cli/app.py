@@ -37,10 +37,7 @@ class GraphFormat(StrEnum):
     DOT = "dot"
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.obj
-    assert isinstance(settings, Settings), "the root callback resolves settings"
-    return settings
+_settings = runs.settings_of
 
 
 @app.command()

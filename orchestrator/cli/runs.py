@@ -29,9 +29,11 @@ T = TypeVar("T")
 FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .json)", show_default=False)]
 Target = Annotated[Path, typer.Argument(help="Run directory, or the storyboard whose run it is", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")]
+BackendOpt = Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
 
 
-def _settings(ctx: typer.Context) -> Settings:
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root callback resolved once for this invocation."""
     settings = ctx.obj
     assert isinstance(settings, Settings), "the root callback resolves settings"
     return settings
@@ -41,8 +43,7 @@ def run(
     ctx: typer.Context,
     file: FileArg,
     out: OutOpt = None,
-    backend: Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
-    = None,
+    backend: BackendOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=100, help="Tasks on the provider at once")]
     = DEFAULT_CONCURRENCY,
     budget: Annotated[float | None, typer.Option(min=0, help="Hard cap in USD (overrides budget_usd)")] = None,
@@ -57,7 +58,7 @@ def run(
 ) -> None:
     """Run a storyboard into films, resuming whatever an earlier run left. Exit 0 done, 1 failed shots, 3 over
     budget, 130 interrupted."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     checked = check_file(file, str(file))
     render.print_diagnostics(checked.warnings)
     kind = backend or default_kind()
@@ -141,7 +142,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
 ) -> None:
     """Per shot: state, task id, attempts, tokens, USD, files; per output: the film. Calls nobody."""
-    info = runinfo.status(runinfo.locate(target, out or _settings(ctx).out))
+    info = runinfo.status(runinfo.locate(target, out or settings_of(ctx).out))
     if as_json:
         typer.echo(runinfo.status_json(info))
     else:
@@ -152,13 +153,12 @@ def cancel(
     ctx: typer.Context,
     target: Target,
     out: OutOpt = None,
-    backend: Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
-    = None,
+    backend: BackendOpt = None,
 ) -> None:
     """Cancel the run's queued tasks on the provider and record it (running tasks cannot be cancelled)."""
-    run_dir = runinfo.locate(target, out or _settings(ctx).out)
+    run_dir = runinfo.locate(target, out or settings_of(ctx).out)
     kind = backend or default_kind()
-    lines = _interruptible(_cancel(run_dir, kind, _settings(ctx).sim_speed), "run the same command again")
+    lines = _interruptible(_cancel(run_dir, kind, settings_of(ctx).sim_speed), "run the same command again")
     for line in lines:
         typer.echo(line)
 
@@ -175,7 +175,7 @@ def assemble(
     output: Annotated[list[str] | None, typer.Option("--output", help="Only this output (repeatable)")] = None,
 ) -> None:
     """Make the films again from a run's finished clips, without calling the provider (after editing `assembly:`)."""
-    run_dir = runinfo.locate(target, out or _settings(ctx).out)
+    run_dir = runinfo.locate(target, out or settings_of(ctx).out)
     films = _interruptible(runinfo.reassemble(run_dir, tuple(output or ())), "run the same command again")
     for name, path in films.items():
         typer.echo(f"film {name}: {path}")
