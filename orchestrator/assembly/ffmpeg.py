@@ -14,6 +14,7 @@ from pathlib import Path
 FPS = 24
 AUDIO_RATE = 48_000
 SAMPLES_PER_FRAME = AUDIO_RATE // FPS  # 2000: audio cut points land exactly on frame boundaries
+TRUE_PEAK_DB = -1.5  # the loudness correction keeps true peaks at or below this
 JOIN_FADE_S = 0.005  # a few ms of fade at every clip edge: no click at any join
 TIMESCALE: tuple[str, ...] = ("-video_track_timescale", str(FPS * 512))  # exact frame times in every file we write
 VIDEO_CODEC_ARGS: tuple[str, ...] = (
@@ -92,8 +93,10 @@ def concat_list(parts: list[Path]) -> str:
 
 def aac_args(channels: int) -> list[str]:
     """The film's audio encoding. Mono when every source is mono (the provider's clips are): it halves the one
-    encode the final join waits for."""
-    return ["-c:a", "aac", "-b:a", "192k" if channels > 1 else "128k", "-ac", str(channels), "-ar", str(AUDIO_RATE)]
+    encode the final join waits for. The `fast` coder searches quantisers less than the default `twoloop`: on a
+    film's music and ambience it encodes 2-2.5x faster at the same bit rate, which is most of the final join."""
+    return ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k" if channels > 1 else "128k", "-ac", str(channels),
+            "-ar", str(AUDIO_RATE)]
 
 
 def concat_args(list_file: Path, dest: Path, channels: int = 2) -> list[str]:
@@ -149,7 +152,17 @@ class AudioFinish:
     soundtrack: Path | None = None
     duck: bool = True
     loudness_lufs: float | None = None
-    measured: dict[str, str] | None = None  # loudnorm's first-pass measurement, for the second pass
+    measured: Measured | None = None  # the first pass's measurement, for the second pass
+
+
+@dataclass(frozen=True)
+class Measured:
+    """EBU R128 measures of a mix (ebur128's summary)."""
+
+    integrated: float  # LUFS
+    threshold: float  # LUFS: the relative gate of the integrated measure
+    lra: float  # LU
+    true_peak: float  # dBTP
 
 
 def audio_graph(finish: AudioFinish, seconds: float) -> str:
@@ -172,21 +185,28 @@ def audio_graph(finish: AudioFinish, seconds: float) -> str:
 
 
 def _loudness(finish: AudioFinish) -> str:
+    """The loudness step of the graph: the EBU R128 measurement (first pass), then the correction (second pass).
+
+    The correction is the measured gap as a plain gain when the true peak stays under TRUE_PEAK_DB after it, as
+    loudnorm's linear mode does, without loudnorm's 192 kHz processing; otherwise loudnorm, given the measurement,
+    limits the peaks. Measuring with ebur128 is five times faster than loudnorm's own first pass."""
     if finish.loudness_lufs is None:
         return ""
-    base = f",loudnorm=I={finish.loudness_lufs}:TP=-1.5:LRA=11"
-    if finish.measured is None:
-        return base + ":print_format=json"
     m = finish.measured
-    return (base + f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
-            f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
+    if m is None:
+        return ",ebur128=peak=true:framelog=verbose"
+    gain = finish.loudness_lufs - m.integrated
+    if m.true_peak + gain <= TRUE_PEAK_DB:
+        return f",volume={gain:.2f}dB"
+    return (f",loudnorm=I={finish.loudness_lufs}:TP={TRUE_PEAK_DB}:LRA=11:measured_I={m.integrated}"
+            f":measured_TP={m.true_peak}:measured_LRA={m.lra}:measured_thresh={m.threshold}:linear=true"
             f",aresample={AUDIO_RATE}")
 
 
 def loudness_measure_args(joined: Path, finish: AudioFinish, seconds: float) -> list[str]:
-    """First loudnorm pass: measure the finished mix; the JSON comes out on stderr."""
+    """First pass: the EBU R128 measures of the finished mix; the summary comes out on stderr."""
     inputs = ["-i", str(joined), *(["-i", str(finish.soundtrack)] if finish.soundtrack else [])]
-    return ["-hide_banner", "-nostdin", *inputs, "-filter_complex", audio_graph(finish, seconds),
+    return ["-hide_banner", "-nostdin", "-nostats", *inputs, "-filter_complex", audio_graph(finish, seconds),
             "-map", "[out]", "-f", "null", "-"]
 
 
@@ -212,17 +232,25 @@ def header_args(path: Path) -> list[str]:
     return ["-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
 
 
-def seam_frames_args(path: Path, frames: list[int], width: int, height: int) -> list[str]:
-    """Only the listed frames (0-based, ascending, non-empty), scaled to `width`x`height`, as raw rgb24 on stdout.
+def seam_frames_args(path: Path, windows: list[tuple[int, int]], width: int, height: int) -> list[str]:
+    """Runs of frames, each (first 0-based index, count), ascending and apart, scaled to `width`x`height`, as raw
+    rgb24 on stdout in order.
 
-    One pass selects every frame QC needs; `-frames:v` lets ffmpeg stop after the last one instead of decoding on.
+    Each run is read through its own input seeked to it, so only the frames since the keyframe before it are
+    decoded (intermediates have one every 2 s), not the whole film up to its last seam. The seek aims half a frame
+    early, so rounding the time can never skip the wanted frame; frames before the seek time are dropped.
     `-reinit_filter 0`: a joined film can change frame side data at a join, and a rebuilt graph would restart the
-    frame counter `n` that the selection relies on.
+    frame count that `trim` relies on.
     """
-    picks = "+".join(f"eq(n\\,{n})" for n in frames)  # `\,` so the filtergraph does not split the expression
-    return [*QUIET, "-reinit_filter", "0", "-i", str(path), "-map", "0:v:0",
-            "-vf", f"select={picks},scale={width}:{height}:flags=area", "-fps_mode", "passthrough",
-            "-frames:v", str(len(frames)), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    inputs: list[str] = []
+    graph = []
+    for i, (first, count) in enumerate(windows):
+        seek = ["-ss", f"{(first - 0.5) / FPS:.6f}"] if first > 0 else []
+        inputs += [*seek, "-reinit_filter", "0", "-i", str(path)]
+        graph.append(f"[{i}:v:0]trim=end_frame={count},setpts=PTS-STARTPTS,scale={width}:{height}:flags=area[s{i}]")
+    graph.append("".join(f"[s{i}]" for i in range(len(windows))) + f"concat=n={len(windows)}:v=1:a=0[frames]")
+    return [*QUIET, *inputs, "-filter_complex", ";".join(graph), "-map", "[frames]", "-fps_mode", "passthrough",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
 
 
 def loudness_args(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from orchestrator.assembly import qc
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
-from orchestrator.assembly.process import ffmpeg_slots
+from orchestrator.assembly.process import ffmpeg_slots, run_together
 from orchestrator.assembly.temp import sweep_temp
 
 REPORT_NAME = "report.json"
@@ -40,19 +40,28 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
     folder = run_dir / OUTPUTS_DIR
     for where, finals in ((folder, None), (cache_dir, None), (run_dir, (REPORT_NAME, SHEET_NAME))):
         sweep_temp(where, finals=finals)
-    films: dict[str, AssembledOutput] = {}
     with ffmpeg_slots():
-        for name, clips in outputs.items():
-            films[name] = await assemble_output(clips, folder / f"{name}.mp4", cache_dir, settings,
-                                                size=(sizes or {}).get(name))
+        # Films at once: they share the ffmpeg limit, and cached intermediates (a clip or a scene change used by
+        # two films is made once, the second asking waits for it).
+        made = await run_together(assemble_output(clips, folder / f"{name}.mp4", cache_dir, settings,
+                                                  size=(sizes or {}).get(name)) for name, clips in outputs.items())
+        films = dict(zip(outputs, made, strict=True))
         joins = {name: _joins(outputs[name], film) for name, film in films.items()}
-        checks = [await qc.qc_output(name, film.film.path, joins[name], film.loudness)
-                  for name, film in films.items()]
+        checked = await run_together(_qc(name, film, joins[name]) for name, film in films.items())
+        checks = [check for check, _ in checked]
         warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
         report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
         qc.write_report(checks, report, warnings)
-        await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet)
+        frames = {films[name].film.path: seams for name, (_, seams) in zip(films, checked, strict=True)}
+        await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet, frames)
     return FilmSet(films, checks, report, sheet, warnings)
+
+
+async def _qc(name: str, film: AssembledOutput, joins: list[qc.Join]) -> tuple[qc.OutputQC, dict[int, qc.Frame]]:
+    """The film's QC and the seam frames it read, which the contact sheet shows."""
+    path = film.film.path
+    seams = await qc.seam_frames(path, joins, qc.thumb_height(film.width, film.height)) if joins else {}
+    return await qc.qc_output(name, path, joins, film.loudness, frames=seams), seams
 
 
 def _joins(clips: list[OutputClip], film: AssembledOutput) -> list[qc.Join]:

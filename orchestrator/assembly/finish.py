@@ -3,25 +3,32 @@ and the fast path that copies the originals when nothing needs re-encoding."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.assembly.cache import cached
 from orchestrator.assembly.errors import AssemblyError
 from orchestrator.assembly.ffmpeg import (
     FPS,
     AudioFinish,
+    Measured,
     crossfade_graph,
     finish_args,
     fused_args,
     loudness_measure_args,
 )
-from orchestrator.assembly.normalize import Intermediate
+from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate
 from orchestrator.assembly.probe import ClipInfo, probe
 from orchestrator.assembly.process import run_ffmpeg, run_together
 
-_JSON_BLOCK = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.DOTALL)
+_NUMBER = r"(-?(?:\d+(?:\.\d+)?|inf))"
+_SUMMARY = {"integrated": re.compile(rf"I:\s+{_NUMBER} LUFS"), "threshold": re.compile(rf"Threshold:\s+{_NUMBER} LUFS"),
+            "lra": re.compile(rf"LRA:\s+{_NUMBER} LU\b"), "true_peak": re.compile(rf"Peak:\s+{_NUMBER} dBFS")}
+SILENCE_LUFS = -70.0  # ebur128's floor: the absolute gate lets no block of silence count
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ def plan_transitions(parts: list[Intermediate], chained: list[bool], names: list
     """Crossfade every join that is not a chain edge. A clip must keep one frame of its own beside the frames it
     gives its fades: one too short for both keeps the fade into it (if that fits) and its next join is cut; one too
     short for any fade cuts both. Each join degraded to a cut gets a warning."""
-    fade_frames = max(1, round(seconds * FPS))
+    fade_frames = fade_length(seconds)
     fades = [crossfade and not chained[i + 1] for i in range(len(parts) - 1)]
     warnings = []
 
@@ -57,6 +64,21 @@ def plan_transitions(parts: list[Intermediate], chained: list[bool], names: list
     return Transitions(fades, fade_frames, warnings)
 
 
+def fade_length(seconds: float) -> int:
+    """A crossfade's length in frames (at least one)."""
+    return max(1, round(seconds * FPS))
+
+
+def settled_groups(chained: list[bool], frames: dict[int, int], fade_frames: int) -> list[list[int]]:
+    """The crossfaded groups of a film (`chained[i]`: part i starts on part i-1's last frame) that can be fused
+    before all its parts exist: every part of the group is known (`frames`: frame counts by index) and long enough
+    for a fade at both ends, so whatever the other parts turn out to be, `plan_transitions` cannot cut a fade
+    inside it."""
+    fades = [not chained[i + 1] for i in range(len(chained) - 1)]
+    return [group for group in fade_groups(fades) if len(group) > 1
+            and all(frames.get(i, 0) >= 2 * fade_frames + 1 for i in group)]
+
+
 def fade_groups(fades: list[bool]) -> list[list[int]]:
     """The parts joined by crossfades, as runs of consecutive indices: [[0], [1, 2], [3]] when only the join
     between parts 1 and 2 fades. Only a run of several parts has to be encoded anew."""
@@ -69,28 +91,39 @@ def fade_groups(fades: list[bool]) -> list[list[int]]:
     return groups
 
 
-async def fuse(parts: list[Intermediate], plan: Transitions, workdir: Path) -> tuple[list[Path], int]:
+async def fuse(parts: list[Intermediate], plan: Transitions, cache_dir: Path) -> tuple[list[Path], int]:
     """Crossfades by encoding anew only the parts each one touches, into intermediates encoded like every other
     (so the film still joins by stream copy); returns the files to join in order and the film's frame count.
 
     A 65 s film with two scene-change crossfades re-encodes about 20 s of video instead of all of it."""
 
-    async def one(n: int, group: list[int]) -> tuple[Path, int]:
+    async def one(group: list[int]) -> tuple[Path, int]:
         if len(group) == 1:
             return parts[group[0]].path, parts[group[0]].frames
-        fused = workdir / f"fused{n}.mov"
-        graph, count = crossfade_graph([parts[i].frames for i in group], [True] * (len(group) - 1),
-                                       plan.fade_frames)
-        await run_ffmpeg(fused_args([parts[i].path for i in group], graph, fused))
-        await probe(fused)  # strict decode of what was encoded here: the film itself is then checked by packets
-        return fused, count
+        return await fuse_group([parts[i] for i in group], plan.fade_frames, cache_dir)
 
-    joined = await run_together(one(n, group) for n, group in enumerate(fade_groups(plan.fades)))
+    joined = await run_together(one(group) for group in fade_groups(plan.fades))
     return [path for path, _ in joined], sum(count for _, count in joined)
 
 
+async def fuse_group(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> tuple[Path, int]:
+    """Parts joined by crossfades, as one intermediate in the cache: named by the parts (whose names say what
+    they are made of) and the fade, so films sharing a scene change share it, and the engine can make it as soon
+    as its parts exist. Returns its path and frame count."""
+    graph, count = crossfade_graph([p.frames for p in parts], [True] * (len(parts) - 1), fade_frames)
+    recipe = {"v": CACHE_VERSION, "parts": [p.path.name for p in parts], "fade_frames": fade_frames}
+    dest = cache_dir / f"fused-{hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]}.mov"
+
+    async def build(part: Path) -> None:
+        await run_ffmpeg(fused_args([p.path for p in parts], graph, part))
+        await probe(part)  # strict decode of what was encoded here: the film itself is then checked by packets
+
+    await cached(dest, build)
+    return dest, count
+
+
 async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int, channels: int) -> None:
-    """Encode the final file with its finished audio; loudness takes a measuring pass first (two-pass loudnorm)."""
+    """Encode the final file with its finished audio; loudness takes a measuring pass first (two passes)."""
     seconds = frames / FPS
     if finish.loudness_lufs is not None:
         report = await run_ffmpeg(loudness_measure_args(joined, finish, seconds))
@@ -101,13 +134,16 @@ async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: in
     await run_ffmpeg(finish_args(joined, dest, finish, seconds, channels))
 
 
-def _measured(report: str) -> dict[str, str] | None:
-    """loudnorm's first-pass numbers, or None for silence."""
-    found = _JSON_BLOCK.findall(report)
-    if not found:
-        raise AssemblyError("loudnorm printed no measurement")
-    values: dict[str, str] = json.loads(found[-1])
-    return None if values.get("input_i") in {"-inf", "inf"} else values
+def _measured(report: str) -> Measured | None:
+    """ebur128's summary as numbers, or None for silence (nothing to correct; loudnorm would divide by it)."""
+    summary = report[report.rfind("Summary:"):]
+    found = {name: pattern.search(summary) for name, pattern in _SUMMARY.items()}
+    if "Summary:" not in report or not all(found.values()):
+        raise AssemblyError("ebur128 printed no loudness summary")
+    values = {name: float(match.group(1)) for name, match in found.items() if match}
+    if values["integrated"] <= SILENCE_LUFS or math.isinf(values["true_peak"]):
+        return None
+    return Measured(**values)
 
 
 def can_copy_originals(infos: list[ClipInfo], chained: list[bool], needs_audio_work: bool,

@@ -8,7 +8,6 @@ found in the cache and in this process's memory (probe, hashes), so the call aft
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -119,7 +118,7 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
                                for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
-    film = await _join_and_finish(parts, plan, settings, dest, channels)
+    film = await _join_and_finish(parts, plan, settings, dest, channels, cache_dir)
     loudness, missed = await _loudness_check(film, settings)
     seams = _seams([p.frames for p in parts], [plan.fade_frames if f else 0 for f in plan.fades])
     return AssembledOutput(film, tuple(parts), width, height, seams=seams, warnings=[*plan.warnings, *missed],
@@ -157,20 +156,16 @@ async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: Assemb
 
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
-                           dest: Path, channels: int) -> Film:
-    with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final, \
-            temporary(dest, ".fuse") as workdir:
-        workdir.mkdir()
-        try:
-            # Crossfaded parts were encoded anew and strictly decoded in `fuse`; the rest are verified
-            # intermediates, so the film is checked by its packets either way.
-            paths, frames = await fuse(parts, plan, workdir)
-            if not settings.audio_work:  # straight to the film: video copied, audio encoded once
-                await concat(paths, final, lambda lst, out: concat_args(lst, out, channels))
-                return await publish(final, dest, frames, decode=False)
-            await concat(paths, joined, concat_pcm_args)
-            finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
-            await finish_audio(joined, final, finish, frames, channels)
+                           dest: Path, channels: int, cache_dir: Path) -> Film:
+    # Crossfaded parts were encoded anew and strictly decoded in `fuse`; the rest are verified intermediates, so
+    # the film is checked by its packets either way.
+    paths, frames = await fuse(parts, plan, cache_dir)
+    if not settings.audio_work:  # straight to the film: video copied, audio encoded once
+        with temporary(dest, ".part.mp4") as final:
+            await concat(paths, final, lambda lst, out: concat_args(lst, out, channels))
             return await publish(final, dest, frames, decode=False)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final:
+        await concat(paths, joined, concat_pcm_args)
+        finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
+        await finish_audio(joined, final, finish, frames, channels)
+        return await publish(final, dest, frames, decode=False)

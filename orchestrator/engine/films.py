@@ -1,5 +1,6 @@
-"""The engine's side of assembly: normalise each clip for its films the moment it is downloaded, then make the films
-(skipped when nothing that goes into them changed) with the QC report and contact sheet.
+"""The engine's side of assembly: normalise each clip for its films the moment it is downloaded (and make each
+crossfade as soon as the clips either side are there), then make the films (skipped when nothing that goes into them
+changed) with the QC report and contact sheet.
 """
 
 from __future__ import annotations
@@ -7,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
-from orchestrator.assembly.normalize import CACHE_VERSION, normalize
+from orchestrator.assembly.finish import fade_length, fuse_group, settled_groups
+from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
@@ -39,10 +40,17 @@ def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int,
 
 
 def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]) -> list[OutputClip]:
-    """An output's clips in order; an entry right after its parent starts on the parent's last frame."""
+    """An output's clips in order, each marked when it starts on the previous one's last frame."""
     ids = checked.outputs[name]
-    return [OutputClip(shot, clips[shot], i > 0 and checked.specs[shot].shot.after == ids[i - 1])
-            for i, shot in enumerate(ids)]
+    return [OutputClip(shot, clips[shot], chained) for shot, chained in zip(ids, chained_flags(checked, name),
+                                                                             strict=True)]
+
+
+def chained_flags(checked: CheckedStoryboard, name: str) -> list[bool]:
+    """For each entry of an output: whether it comes right after its parent, so it starts on the parent's last
+    frame."""
+    ids = checked.outputs[name]
+    return [i > 0 and checked.specs[shot].shot.after == ids[i - 1] for i, shot in enumerate(ids)]
 
 
 @dataclass
@@ -54,22 +62,29 @@ class FilmMaker:
     journal: Journal
     sizes: dict[str, tuple[int, int]]
     settings: AssemblySettings
-    _pending: list[asyncio.Task[object]] = field(default_factory=list)
-    _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(os.cpu_count() or 2))
+    _pending: list[asyncio.Task[None]] = field(default_factory=list)
+    _parts: dict[str, dict[int, Intermediate]] = field(default_factory=dict)  # normalised so far, by film and index
 
     def clip_ready(self, shot: str, clip: Path) -> None:
-        """Start normalising a just-downloaded clip for every film it appears in (failures surface later, when
-        the film is made from the same clip)."""
+        """Start normalising a just-downloaded clip for every film it appears in, and then any crossfade its film
+        can now make (failures surface later, when the film is made from the same clip)."""
         for name, ids in self.checked.outputs.items():
-            width, height = self.sizes[name]
             for i, entry in enumerate(ids):
                 if entry == shot:
-                    chained = i > 0 and self.checked.specs[shot].shot.after == ids[i - 1]
-                    self._pending.append(asyncio.create_task(self._normalize(clip, width, height, chained)))
+                    self._pending.append(asyncio.create_task(self._prepare(name, i, clip)))
 
-    async def _normalize(self, clip: Path, width: int, height: int, chained: bool) -> object:
-        async with self._slots:
-            return await normalize(clip, width, height, chained, self.run_dir.cache)
+    async def _prepare(self, name: str, index: int, clip: Path) -> None:
+        width, height = self.sizes[name]
+        chained = chained_flags(self.checked, name)
+        part = await normalize(clip, width, height, chained[index], self.run_dir.cache)
+        parts = self._parts.setdefault(name, {})
+        parts[index] = part
+        if self.settings.transition != "crossfade":
+            return
+        fade = fade_length(self.settings.crossfade_seconds)
+        for group in settled_groups(chained, {i: p.frames for i, p in parts.items()}, fade):
+            if index in group:
+                await fuse_group([parts[i] for i in group], fade, self.run_dir.cache)
 
     async def settle(self) -> None:
         """Wait for early normalisation (its errors are not fatal here)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import networkx as nx
 
 from orchestrator.assembly.films import FilmSet
+from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import PriceBook
 from orchestrator.engine.backend import Backend
 from orchestrator.engine.decide import Action, Decisions, decide
@@ -145,24 +146,27 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         rng=options.rng, keep_going=options.keep_going,
     )
     backend.client.on_rate_limited = lambda _exc: ctx.limit.throttled()
-    maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
+    # One limit for every ffmpeg of the run: early normalisation and crossfades while shots generate, the films
+    # at the end, and the checks of downloaded clips.
+    with ffmpeg_slots():
+        maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
 
-    async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
-        outcome = await ShotRunner(ctx, checked.specs[shot], parent).run(publish)
-        if not outcome.reused and options.assemble:
-            maker.clip_ready(shot, outcome.clip)
-        return outcome
+        async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
+            outcome = await ShotRunner(ctx, checked.specs[shot], parent).run(publish)
+            if not outcome.reused and options.assemble:
+                maker.clip_ready(shot, outcome.clip)
+            return outcome
 
-    parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
-    graph = await run_graph(list(prepared.selected), parent_of, one)
-    failed = {s: _reason(e) for s, e in graph.failed.items()}
-    blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items()}
-    for shot, reason in failed.items():
-        events.emit("failed", shot, reason=reason)
-    for shot, reason in blocked.items():
-        events.emit("blocked", shot, reason=reason)
-    clips = {s: o.clip for s, o in graph.done.items()}
-    films = await maker.make(clips) if options.assemble else None
+        parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
+        graph = await run_graph(list(prepared.selected), parent_of, one)
+        failed = {s: _reason(e) for s, e in graph.failed.items()}
+        blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items()}
+        for shot, reason in failed.items():
+            events.emit("failed", shot, reason=reason)
+        for shot, reason in blocked.items():
+            events.emit("blocked", shot, reason=reason)
+        clips = {s: o.clip for s, o in graph.done.items()}
+        films = await maker.make(clips) if options.assemble else None
     result = _result(prepared, graph.done, failed, blocked, films, journal, run)
     if films is not None:
         for name, film in films.films.items():

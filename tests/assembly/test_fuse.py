@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.assembly.ffmpeg import VIDEO_CODEC_ARGS, fused_args
-from orchestrator.assembly.finish import fade_groups
+from orchestrator.assembly.finish import fade_groups, settled_groups
 from orchestrator.assembly.temp import sweep_temp
 
 
@@ -20,6 +20,15 @@ from orchestrator.assembly.temp import sweep_temp
 ])
 def test_parts_joined_by_fades_are_grouped(fades: list[bool], groups: list[list[int]]) -> None:
     assert fade_groups(fades) == groups
+
+
+def test_a_crossfade_is_settled_once_its_parts_exist_and_are_long_enough() -> None:
+    chained = [False, True, False, True, False]  # scenes [0, 1] [2, 3] [4]: fades at the joins 1|2 and 3|4
+    assert settled_groups(chained, {1: 121, 2: 120}, 12) == [[1, 2]]
+    assert settled_groups(chained, {1: 121}, 12) == []  # part 2 not normalised yet
+    assert settled_groups(chained, {1: 121, 2: 24}, 12) == []  # too short for two fades: the plan may cut one
+    assert settled_groups(chained, {1: 25, 2: 25, 3: 25, 4: 25}, 12) == [[1, 2], [3, 4]]
+    assert settled_groups([False, True, True], {0: 99, 1: 99, 2: 99}, 12) == []  # all chained: nothing fades
 
 
 def test_a_fused_part_is_encoded_like_every_intermediate(tmp_path: Path) -> None:

@@ -24,13 +24,22 @@ from tests.assembly.conftest import FFMPEG, make_clip
 # --- argv -------------------------------------------------------------------------------------------------------
 
 
-def test_seam_frames_args_select_every_wanted_frame_in_one_pass() -> None:
-    argv = seam_frames_args(Path("film.mp4"), [24, 25, 48], 320, 180)
-    assert argv[argv.index("-vf") + 1] == r"select=eq(n\,24)+eq(n\,25)+eq(n\,48),scale=320:180:flags=area"
-    assert argv[argv.index("-frames:v") + 1] == "3"  # stop decoding after the last wanted frame
-    assert argv.index("-reinit_filter") < argv.index("-i")  # an input option: keeps `n` counting across joins
+def test_seam_frames_args_seek_to_each_run_of_frames() -> None:
+    argv = seam_frames_args(Path("film.mp4"), [(0, 2), (24, 4)], 320, 180)
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-i"] == ["film.mp4", "film.mp4"]
+    second = argv.index("-i", argv.index("-i") + 1)
+    assert argv[second - 4:second] == ["-ss", "0.979167", "-reinit_filter", "0"]  # half a frame early
+    assert "-ss" not in argv[:argv.index("-i")]  # a run from frame 0 needs no seek
+    graph = argv[argv.index("-filter_complex") + 1].split(";")
+    assert graph[0] == "[0:v:0]trim=end_frame=2,setpts=PTS-STARTPTS,scale=320:180:flags=area[s0]"
+    assert graph[1].startswith("[1:v:0]trim=end_frame=4,")
+    assert graph[2] == "[s0][s1]concat=n=2:v=1:a=0[frames]"
     assert argv[-5:] == ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    assert argv[argv.index("-i") + 1] == "film.mp4"
+
+
+def test_frame_runs_group_consecutive_frames() -> None:
+    assert qc.frame_runs([3, 4, 5, 9, 10, 20]) == [(3, 3), (9, 2), (20, 1)]
+    assert qc.frame_runs([]) == []
 
 
 def test_loudness_args_keep_the_summary_on_stderr() -> None:

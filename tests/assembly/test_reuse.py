@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.assembly import normalize as normalize_module
+from orchestrator.assembly import cache as cache_module
 from orchestrator.assembly.films import assemble_films
 from orchestrator.assembly.memo import FileMemo
 from orchestrator.assembly.normalize import normalize
-from orchestrator.assembly.pipeline import OutputClip, assemble_output, output_geometry
+from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, assemble_output, output_geometry
 from orchestrator.assembly.probe import probe
 from tests.assembly.conftest import Launches, make_clip
 
@@ -63,8 +63,8 @@ def test_clips_normalised_early_are_joined_without_probing_hashing_or_encoding_a
     assert len(launches.naming(*clips)) == 2 * 3  # a strict probe and an encode each
     launches.argv.clear()
     hashed: list[Path] = []
-    real_hash = normalize_module.sha256_file
-    monkeypatch.setattr(normalize_module, "sha256_file", lambda p: hashed.append(p) or real_hash(p))
+    real_hash = cache_module.sha256_file
+    monkeypatch.setattr(cache_module, "sha256_file", lambda p: hashed.append(p) or real_hash(p))
     entries = [OutputClip(f"s{i}", c, chained=i > 0) for i, c in enumerate(clips)]
     out = asyncio.run(assemble_output(entries, tmp_path / "f.mp4", cache, size=(320, 180)))
     assert all(p.reused for p in out.parts) and out.film.frames == 3 * 24 - 2
@@ -115,3 +115,33 @@ def test_the_memory_keeps_only_the_most_recently_used(tmp_path: Path) -> None:
     assert (memo.get(files[0]), memo.get(files[1]), memo.get(files[2])) == (0, None, 2)
     files[2].write_text("22")
     assert memo.get(files[2]) is None
+
+
+def test_two_callers_asking_for_one_intermediate_at_once_share_one_encode(tmp_path: Path,
+                                                                          launches: Launches) -> None:
+    clip, cache = make_clip(tmp_path / "c.mp4", frames=24), tmp_path / "cache"
+
+    async def both() -> list[bool]:
+        parts = await asyncio.gather(*(normalize(clip, 320, 180, False, cache) for _ in range(2)))
+        assert parts[0].path == parts[1].path
+        return sorted(p.reused for p in parts)
+
+    assert asyncio.run(both()) == [False, True]  # the second waited for the first's build, then reused it
+    assert len(launches.using("libx264")) == 1
+
+
+def test_a_crossfade_two_films_share_is_encoded_once_and_kept_for_the_next_assembly(tmp_path: Path,
+                                                                                    launches: Launches) -> None:
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=48, tone=300 + 100 * i) for i in range(2)]
+    scene_change = [OutputClip("a", clips[0], False), OutputClip("b", clips[1], False)]
+    outputs = {"main": scene_change, "alt": scene_change}
+    settings = AssemblySettings(transition="crossfade", crossfade_seconds=0.5)
+    first = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache", settings))
+    assert [f.film.frames for f in first.films.values()] == [96 - 12, 96 - 12]
+    assert len(launches.using("xfade")) == 1
+    assert len(list((tmp_path / "cache").glob("fused-*.mov"))) == 1
+    launches.argv.clear()
+    (tmp_path / "run" / "outputs" / "main.mp4").unlink()
+    again = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache", settings))
+    assert again.films["main"].film.frames == 96 - 12
+    assert launches.using("xfade") == [] and launches.using("libx264") == []  # joined by copy from the cache
