@@ -11,9 +11,10 @@ film it appears in, often for two films of the same size at the same moment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from orchestrator.assembly.memo import FileMemo
@@ -39,23 +40,26 @@ async def file_sha256(path: Path) -> str:
     return await _digests.answer(path, lambda: asyncio.to_thread(sha256_file, path))
 
 
-async def cached(dest: Path, build: Callable[[Path], Awaitable[object]]) -> bool:
-    """Make sure `dest` exists and is intact, calling `build(temp_path)` to write it when it is not; True when the
-    file was already there (reused). A concurrent caller for the same `dest` waits for this build and reuses it."""
-    lock = _building.get(dest)
+async def cached(dests: Sequence[Path], build: Callable[[list[Path]], Awaitable[object]]) -> bool:
+    """Make sure the files `dests` (one thing, in one or more pieces) exist and are intact, calling
+    `build(temp_paths)` to write them all when any is not; True when they were already there (reused). A concurrent
+    caller for the same files waits for this build and reuses it."""
+    lock = _building.get(dests[0])
     if lock is None:
-        lock = _building[dest] = asyncio.Lock()
+        lock = _building[dests[0]] = asyncio.Lock()
     async with lock:
-        seal = _seal(dest)
-        if await _intact(dest, seal):
+        if all([await _intact(dest, _seal(dest)) for dest in dests]):
             return True
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with temporary(dest) as part:
-            await build(part)
-            sealed = await asyncio.to_thread(sha256_file, part)
-            _write_seal(seal, sealed)
-            part.replace(dest)
-        _digests.put(dest, sealed)  # only this process knew the part's name: the bytes hashed are the bytes renamed
+        dests[0].parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            parts = [stack.enter_context(temporary(dest)) for dest in dests]
+            await build(parts)
+            sealed = [await asyncio.to_thread(sha256_file, part) for part in parts]
+            for dest, part, digest in zip(dests, parts, sealed, strict=True):
+                _write_seal(_seal(dest), digest)
+                part.replace(dest)
+        for dest, digest in zip(dests, sealed, strict=True):
+            _digests.put(dest, digest)  # only this process knew the parts' names: the bytes hashed are those renamed
         return False
 
 

@@ -37,11 +37,19 @@ class NormalizePlan:
     frames: int  # frames the intermediate keeps
     has_audio: bool
     skip_samples: int = 0  # the audio of the skipped frames at the source's frame rate (2000 at 24 fps)
+    edge_frames: int = 0  # when > 0: the first and last this many frames are written as pieces of their own
 
     @property
     def seconds(self) -> float:
         """Length of the intermediate."""
         return self.frames / FPS
+
+    @property
+    def pieces(self) -> list[tuple[int, int]]:
+        """The frame ranges written as separate files, in order: the whole clip, or head, body and tail. A
+        crossfade then re-encodes only a tail and a head; everything else joins by copy."""
+        edge, n = self.edge_frames, self.frames
+        return [(0, edge), (edge, n - edge), (n - edge, n)] if edge else [(0, n)]
 
 
 def probe_args(path: Path) -> list[str]:
@@ -64,8 +72,9 @@ def audio_samples_args(path: Path) -> list[str]:
             "-c:a", "pcm_s16le", "pipe:1"]
 
 
-def normalize_args(src: Path, dest: Path, plan: NormalizePlan) -> list[str]:
-    """One clip to an intermediate: trim, 24 fps, fit + pad to the output size, SAR 1, PCM stereo 48 kHz."""
+def normalize_args(src: Path, dests: list[Path], plan: NormalizePlan) -> list[str]:
+    """One clip to an intermediate: trim, 24 fps, fit + pad to the output size, SAR 1, PCM stereo 48 kHz; written to
+    one file per piece of `plan.pieces` (as many `dests`)."""
     samples = plan.frames * SAMPLES_PER_FRAME
     video = (f"[0:v:0]trim=start_frame={plan.skip_frames},setpts=PTS-STARTPTS,fps={FPS},"
              f"scale={plan.width}:{plan.height}:force_original_aspect_ratio=decrease:flags=lanczos,"
@@ -79,8 +88,27 @@ def normalize_args(src: Path, dest: Path, plan: NormalizePlan) -> list[str]:
              f"atrim=end_sample={samples},afade=t=in:d={JOIN_FADE_S},"
              f"afade=t=out:st={plan.seconds - JOIN_FADE_S:.6f}:d={JOIN_FADE_S}[a]")
     silence = [] if plan.has_audio else ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
-    return [*QUIET, "-i", str(src), *silence, "-filter_complex", f"{video};{audio}", "-map", "[v]", "-map", "[a]",
-            *VIDEO_CODEC_ARGS, "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE, str(dest)]
+    if len(dests) != len(plan.pieces):
+        raise ValueError(f"{len(plan.pieces)} piece(s) to write, {len(dests)} file(s) given")
+    graph, outputs = f"{video};{audio}", [("[v]", "[a]")]
+    if len(dests) > 1:
+        graph, outputs = graph + ";" + _split_graph(plan.pieces), [(f"[v{i}]", f"[a{i}]") for i in range(len(dests))]
+    per_output = [*VIDEO_CODEC_ARGS, "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE]
+    written = [arg for (v, a), dest in zip(outputs, dests, strict=True)
+               for arg in ("-map", v, "-map", a, *per_output, str(dest))]
+    return [*QUIET, "-i", str(src), *silence, "-filter_complex", graph, *written]
+
+
+def _split_graph(pieces: list[tuple[int, int]]) -> str:
+    """[v] and [a] cut into [v0][a0], [v1][a1], ... by frame (and the matching samples), each from time 0."""
+    count = len(pieces)
+    steps = ["[v]split=" + str(count) + "".join(f"[vs{i}]" for i in range(count)),
+             "[a]asplit=" + str(count) + "".join(f"[as{i}]" for i in range(count))]
+    for i, (start, end) in enumerate(pieces):
+        steps.append(f"[vs{i}]trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS[v{i}]")
+        steps.append(f"[as{i}]atrim=start_sample={start * SAMPLES_PER_FRAME}:end_sample={end * SAMPLES_PER_FRAME},"
+                     f"asetpts=PTS-STARTPTS[a{i}]")
+    return ";".join(steps)
 
 
 def concat_list(parts: list[Path]) -> str:
@@ -137,8 +165,10 @@ def crossfade_graph(frames: list[int], fades: list[bool], fade_frames: int) -> t
 
 def fused_args(parts: list[Path], graph: str, dest: Path) -> list[str]:
     """Crossfade a few intermediates into one more intermediate: the same video encoder settings as every other
-    (so it joins the rest by stream copy), PCM audio."""
-    inputs = [arg for p in parts for arg in ("-i", str(p))]
+    (so it joins the rest by stream copy), PCM audio. A part given as a `.txt` is a concat list: the pieces of
+    one clip, read as one input."""
+    listed = ("-f", "concat", "-safe", "0")
+    inputs = [arg for p in parts for arg in (*(listed if p.suffix == ".txt" else ()), "-i", str(p))]
     return [*QUIET, *inputs, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *VIDEO_CODEC_ARGS,
             "-c:a", "pcm_s16le", *BITEXACT, *INTERMEDIATE, str(dest)]
 

@@ -3,6 +3,7 @@ and the fast path that copies the originals when nothing needs re-encoding."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -16,6 +17,7 @@ from orchestrator.assembly.ffmpeg import (
     FPS,
     AudioFinish,
     Measured,
+    concat_list,
     crossfade_graph,
     finish_args,
     fused_args,
@@ -24,6 +26,7 @@ from orchestrator.assembly.ffmpeg import (
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate
 from orchestrator.assembly.probe import ClipInfo, probe
 from orchestrator.assembly.process import run_ffmpeg, run_together
+from orchestrator.assembly.temp import temporary
 
 _NUMBER = r"(-?(?:\d+(?:\.\d+)?|inf))"
 _SUMMARY = {"integrated": re.compile(rf"I:\s+{_NUMBER} LUFS"), "threshold": re.compile(rf"Threshold:\s+{_NUMBER} LUFS"),
@@ -69,6 +72,12 @@ def fade_length(seconds: float) -> int:
     return max(1, round(seconds * FPS))
 
 
+def crossfade_edges(transition: str, seconds: float) -> int:
+    """Frames at each end of every clip that are normalised as pieces of their own: the crossfade's length when
+    the storyboard crossfades, else none. Every clip alike, so the films that share a clip share its pieces."""
+    return fade_length(seconds) if transition == "crossfade" else 0
+
+
 def settled_groups(chained: list[bool], frames: dict[int, int], fade_frames: int) -> list[list[int]]:
     """The crossfaded groups of a film (`chained[i]`: part i starts on part i-1's last frame) that can be fused
     before all its parts exist: every part of the group is known (`frames`: frame counts by index) and long enough
@@ -92,34 +101,69 @@ def fade_groups(fades: list[bool]) -> list[list[int]]:
 
 
 async def fuse(parts: list[Intermediate], plan: Transitions, cache_dir: Path) -> tuple[list[Path], int]:
-    """Crossfades by encoding anew only the parts each one touches, into intermediates encoded like every other
-    (so the film still joins by stream copy); returns the files to join in order and the film's frame count.
+    """Crossfades by encoding anew only what each one touches, encoded like every intermediate (so the film still
+    joins by stream copy); returns the files to join in order and the film's frame count."""
 
-    A 65 s film with two scene-change crossfades re-encodes about 20 s of video instead of all of it."""
-
-    async def one(group: list[int]) -> tuple[Path, int]:
+    async def one(group: list[int]) -> tuple[list[Path], int]:
         if len(group) == 1:
-            return parts[group[0]].path, parts[group[0]].frames
+            return parts[group[0]].files, parts[group[0]].frames
         return await fuse_group([parts[i] for i in group], plan.fade_frames, cache_dir)
 
     joined = await run_together(one(group) for group in fade_groups(plan.fades))
-    return [path for path, _ in joined], sum(count for _, count in joined)
+    return [path for files, _ in joined for path in files], sum(count for _, count in joined)
 
 
-async def fuse_group(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> tuple[Path, int]:
-    """Parts joined by crossfades, as one intermediate in the cache: named by the parts (whose names say what
-    they are made of) and the fade, so films sharing a scene change share it, and the engine can make it as soon
-    as its parts exist. Returns its path and frame count."""
-    graph, count = crossfade_graph([p.frames for p in parts], [True] * (len(parts) - 1), fade_frames)
-    recipe = {"v": CACHE_VERSION, "parts": [p.path.name for p in parts], "fade_frames": fade_frames}
-    dest = cache_dir / f"fused-{hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]}.mov"
+async def fuse_group(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> tuple[list[Path], int]:
+    """Parts joined by crossfades: the files that make them up, in order, and their frame count.
 
-    async def build(part: Path) -> None:
-        await run_ffmpeg(fused_args([p.path for p in parts], graph, part))
-        await probe(part)  # strict decode of what was encoded here: the film itself is then checked by packets
+    When every part's ends are pieces of the fade's length (normalised with `edge_frames`), a join re-encodes only
+    the tail and the head it blends: half a second of video. Otherwise the whole group is encoded anew. Either way
+    the result is cached under a name made of the parts' names (which say what they are made of) and the fade, so
+    films sharing a scene change share it, and the engine makes it as soon as the clips either side exist."""
+    count = sum(p.frames for p in parts) - fade_frames * (len(parts) - 1)
+    ends = [(p.head, p.tail) for p in parts if p.edge_frames == fade_frames]
+    if len(ends) < len(parts):
+        return [await _encoded_anew(parts, fade_frames, cache_dir)], count
+    heads, tails = [h for h, _ in ends if h], [t for _, t in ends if t]
+    fades = await run_together(_crossfade_piece(tail, head, fade_frames, cache_dir)
+                               for tail, head in zip(tails[:-1], heads[1:], strict=True))
+    files = [heads[0]]
+    for part, fade in zip(parts, [*fades, tails[-1]], strict=True):
+        files += [part.path, fade]
+    return files, count
 
-    await cached(dest, build)
-    return dest, count
+
+async def _crossfade_piece(tail: Path, head: Path, fade_frames: int, cache_dir: Path) -> Path:
+    """One clip's last frames blended into the next one's first: `fade_frames` frames, encoded like the rest."""
+    graph, _ = crossfade_graph([fade_frames, fade_frames], [True], fade_frames)
+    return await _cached_graph("fade", [[tail], [head]], fade_frames, graph, cache_dir)
+
+
+async def _encoded_anew(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> Path:
+    graph, _ = crossfade_graph([p.frames for p in parts], [True] * (len(parts) - 1), fade_frames)
+    return await _cached_graph("fused", [p.files for p in parts], fade_frames, graph, cache_dir)
+
+
+async def _cached_graph(kind: str, inputs: list[list[Path]], fade_frames: int, graph: str, cache_dir: Path) -> Path:
+    """`graph` over the inputs (each one file, or the pieces of one clip) into an intermediate in the cache."""
+    recipe = {"v": CACHE_VERSION, "inputs": [[p.name for p in files] for files in inputs], "fade_frames": fade_frames}
+    dest = cache_dir / f"{kind}-{hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]}.mov"
+
+    async def build(part: list[Path]) -> None:
+        with contextlib.ExitStack() as stack:
+            sources = []
+            for files in inputs:
+                if len(files) == 1:
+                    sources.append(files[0])
+                    continue
+                listing = stack.enter_context(temporary(dest, ".txt"))
+                listing.write_text(concat_list([f.resolve() for f in files]), encoding="utf-8")
+                sources.append(listing)
+            await run_ffmpeg(fused_args(sources, graph, part[0]))
+        await probe(part[0])  # strict decode of what was encoded here: the film itself is then checked by packets
+
+    await cached([dest], build)
+    return dest
 
 
 async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int, channels: int) -> None:

@@ -28,14 +28,23 @@ CACHE_VERSION = 2  # bump when normalize_args changes what it produces (2: Quick
 class Intermediate:
     """A normalised clip ready to be joined by stream copy."""
 
-    path: Path
-    frames: int
+    path: Path  # the whole clip, or its body when the edges are pieces of their own
+    frames: int  # the whole clip's
     source: ClipInfo
     reused: bool
+    head: Path | None = None  # the first `edge_frames` frames, when cut off
+    tail: Path | None = None  # the last `edge_frames` frames, when cut off
+    edge_frames: int = 0
+
+    @property
+    def files(self) -> list[Path]:
+        """Every piece in order: the whole clip, joined by copy."""
+        return [p for p in (self.head, self.path, self.tail) if p is not None]
 
 
-def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool) -> NormalizePlan:
-    """The normalisation of one clip for an output of this size."""
+def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0) -> NormalizePlan:
+    """The normalisation of one clip for an output of this size; its first and last `edge_frames` frames become
+    pieces of their own when it has at least one frame more than both (see NormalizePlan.pieces)."""
     skip = 1 if skip_first else 0
     if info.frames - skip < 1:
         raise ClipInvalid(info.path, f"only {info.frames} frame(s): nothing left after dropping the repeated frame")
@@ -45,25 +54,31 @@ def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool) -> Norma
     frames = round(kept * FPS / fps)
     if frames < 1:
         raise ClipInvalid(info.path, f"{kept} frame(s) at {fps:g} fps is less than one frame at {FPS} fps")
+    edge = edge_frames if frames >= 2 * edge_frames + 1 else 0
     return NormalizePlan(width=width, height=height, skip_frames=skip, frames=frames, has_audio=info.has_audio,
-                         skip_samples=round(skip * AUDIO_RATE / fps))
+                         skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge)
 
 
 async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache_dir: Path,
-                    info: ClipInfo | None = None) -> Intermediate:
-    """The clip's intermediate for this output size, from the cache when present and intact.
+                    info: ClipInfo | None = None, edge_frames: int = 0) -> Intermediate:
+    """The clip's intermediate for this output size, from the cache when present and intact. With `edge_frames`
+    (a storyboard with crossfades: the fade's length), the clip's ends are written as pieces of their own, so a
+    crossfade re-encodes only them.
 
     `info` may come from a packet-level probe; a clip is strictly decoded before it is encoded anew."""
     info = info or await probe(clip)
-    plan = plan_for(info, width, height, skip_first)
+    plan = plan_for(info, width, height, skip_first, edge_frames)
     digest = await file_sha256(clip)
     recipe = {"v": CACHE_VERSION, "ffmpeg": await ffmpeg_version(), "clip": digest, **asdict(plan)}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
-    dest = cache_dir / f"{key}.mov"
+    names = [f"{key}.head.mov", f"{key}.mov", f"{key}.tail.mov"] if plan.edge_frames else [f"{key}.mov"]
+    dests = [cache_dir / name for name in names]
 
-    async def build(part: Path) -> None:
+    async def build(parts: list[Path]) -> None:
         await probe(clip)  # strict decode: a damaged clip is refused here, naming it, not encoded into the film
-        await run_ffmpeg(normalize_args(clip, part, plan))
+        await run_ffmpeg(normalize_args(clip, parts, plan))
 
-    reused = await cached(dest, build)
-    return Intermediate(dest, plan.frames, info, reused=reused)
+    reused = await cached(dests, build)
+    if plan.edge_frames:
+        return Intermediate(dests[1], plan.frames, info, reused, dests[0], dests[2], plan.edge_frames)
+    return Intermediate(dests[0], plan.frames, info, reused=reused)

@@ -17,6 +17,7 @@ from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_
 from orchestrator.assembly.finish import (
     Transitions,
     can_copy_originals,
+    crossfade_edges,
     film_channels,
     finish_audio,
     fuse,
@@ -114,7 +115,8 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
             await concat([c.path for c in clips], part, lambda lst, out: concat_args(lst, out, channels))
             film = await publish(part, dest, sum(i.frames for i in infos), decode=False)
         return AssembledOutput(film, (), width, height, seams=_seams([i.frames for i in infos], []), fast_path=True)
-    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info)
+    edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
+    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges)
                                for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)

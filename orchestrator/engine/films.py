@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
-from orchestrator.assembly.finish import fade_length, fuse_group, settled_groups
+from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
 from orchestrator.engine.journal import Journal
@@ -76,15 +76,15 @@ class FilmMaker:
     async def _prepare(self, name: str, index: int, clip: Path) -> None:
         width, height = self.sizes[name]
         chained = chained_flags(self.checked, name)
-        part = await normalize(clip, width, height, chained[index], self.run_dir.cache)
+        edges = crossfade_edges(self.settings.transition, self.settings.crossfade_seconds)
+        part = await normalize(clip, width, height, chained[index], self.run_dir.cache, edge_frames=edges)
         parts = self._parts.setdefault(name, {})
         parts[index] = part
-        if self.settings.transition != "crossfade":
+        if not edges:
             return
-        fade = fade_length(self.settings.crossfade_seconds)
-        for group in settled_groups(chained, {i: p.frames for i, p in parts.items()}, fade):
+        for group in settled_groups(chained, {i: p.frames for i, p in parts.items()}, edges):
             if index in group:
-                await fuse_group([parts[i] for i in group], fade, self.run_dir.cache)
+                await fuse_group([parts[i] for i in group], edges, self.run_dir.cache)
 
     async def settle(self) -> None:
         """Wait for early normalisation (its errors are not fatal here)."""

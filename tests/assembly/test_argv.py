@@ -24,7 +24,7 @@ def graph(argv: list[str]) -> str:
 
 
 def test_chained_clip_drops_its_first_frame_and_the_matching_audio() -> None:
-    argv = normalize_args(Path("in.mp4"), Path("out.mov"), NormalizePlan(1280, 720, 1, 120, True, 2000))
+    argv = normalize_args(Path("in.mp4"), [Path("out.mov")], NormalizePlan(1280, 720, 1, 120, True, 2000))
     filters = graph(argv)
     assert "trim=start_frame=1,setpts=PTS-STARTPTS" in filters
     assert "atrim=start_sample=2000" in filters  # one frame at 24 fps is 2000 samples at 48 kHz
@@ -37,7 +37,7 @@ def test_chained_clip_drops_its_first_frame_and_the_matching_audio() -> None:
 
 
 def test_silent_clip_gets_generated_silence_and_geometry_is_fitted() -> None:
-    argv = normalize_args(Path("in.mp4"), Path("out.mov"), NormalizePlan(1280, 720, 0, 121, False))
+    argv = normalize_args(Path("in.mp4"), [Path("out.mov")], NormalizePlan(1280, 720, 0, 121, False))
     assert argv[argv.index("-f", 4) + 2: argv.index("-f", 4) + 4] == ["-i", "anullsrc=r=48000:cl=stereo"]
     filters = graph(argv)
     assert filters.startswith("[0:v:0]trim=start_frame=0")
@@ -46,9 +46,27 @@ def test_silent_clip_gets_generated_silence_and_geometry_is_fitted() -> None:
     assert "[1:a]aresample=48000" in filters
 
 
+def test_a_clip_with_crossfadeable_edges_is_written_as_head_body_and_tail() -> None:
+    plan = NormalizePlan(640, 360, 1, 120, True, 2000, edge_frames=12)
+    assert plan.pieces == [(0, 12), (12, 108), (108, 120)]
+    argv = normalize_args(Path("in.mp4"), [Path("h.mov"), Path("b.mov"), Path("t.mov")], plan)
+    filters = graph(argv)
+    assert "[vs1]trim=start_frame=12:end_frame=108,setpts=PTS-STARTPTS[v1]" in filters
+    assert "[as2]atrim=start_sample=216000:end_sample=240000,asetpts=PTS-STARTPTS[a2]" in filters
+    assert "afade=t=out:st=4.995000" in filters  # the clip's own edges fade before it is cut, not each piece
+    outputs = [argv[i + 1] for i, a in enumerate(argv) if a == "-f" and argv[i + 1] == "mov"]
+    assert len(outputs) == 3 and argv[-1] == "t.mov"
+    for name, v, a in (("h.mov", "[v0]", "[a0]"), ("t.mov", "[v2]", "[a2]")):
+        end = argv.index(name)
+        start = max(i for i in range(end) if argv[i] == "-map" and argv[i + 1] == v)
+        assert argv[start + 3] == a and VIDEO_CODEC_ARGS[1] in argv[start:end]  # every piece encoded alike
+    with pytest.raises(ValueError, match="3 piece"):
+        normalize_args(Path("in.mp4"), [Path("one.mov")], plan)
+
+
 def test_every_intermediate_uses_the_same_encoder_settings() -> None:
-    a = normalize_args(Path("a.mp4"), Path("a.mov"), NormalizePlan(640, 360, 0, 49, True))
-    b = normalize_args(Path("b.mp4"), Path("b.mov"), NormalizePlan(640, 360, 1, 48, False))
+    a = normalize_args(Path("a.mp4"), [Path("a.mov")], NormalizePlan(640, 360, 0, 49, True))
+    b = normalize_args(Path("b.mp4"), [Path("b.mov")], NormalizePlan(640, 360, 1, 48, False))
     for argv in (a, b):
         start = argv.index("-c:v")
         assert tuple(argv[start:start + len(VIDEO_CODEC_ARGS)]) == VIDEO_CODEC_ARGS

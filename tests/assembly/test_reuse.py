@@ -139,7 +139,7 @@ def test_a_crossfade_two_films_share_is_encoded_once_and_kept_for_the_next_assem
     first = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache", settings))
     assert [f.film.frames for f in first.films.values()] == [96 - 12, 96 - 12]
     assert len(launches.using("xfade")) == 1
-    assert len(list((tmp_path / "cache").glob("fused-*.mov"))) == 1
+    assert len(list((tmp_path / "cache").glob("fade-*.mov"))) == 1
     launches.argv.clear()
     (tmp_path / "run" / "outputs" / "main.mp4").unlink()
     again = asyncio.run(assemble_films(outputs, tmp_path / "run", tmp_path / "cache", settings))

@@ -37,7 +37,7 @@ def test_a_scene_change_is_crossfaded_as_soon_as_both_of_its_clips_are_there(tmp
              for i, shot in enumerate("abc")}
 
     def crossfades() -> int:
-        return len(list(run_dir.cache.glob("fused-*.mov")))
+        return len(list(run_dir.cache.glob("fade-*.mov")))
 
     async def scenario() -> tuple[int, int, int, int]:
         with ffmpeg_slots():
