@@ -33,40 +33,72 @@ def _stat(d: dict[str, float], fmt: str = "{:.2f}") -> str:
     return Stat(d["median"], d["low"], d["high"]).show(fmt)
 
 
-def engine_rows(storyboard: str, reps: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+Row = tuple[str, str, str, str]  # name, measured, target or context, verdict
+
+# Why a target is missed, when it is: what the measurements in BENCHMARKS.md found.
+WHY = {
+    "overhead": "the simulator's renders and our 720p normalisation share the 2 cores, and the films take the last "
+                "seconds (film-ready)",
+    "vs_naive": "the scenes overlap, but renders and normalisation are CPU-bound on 2 cores; the real service "
+                "renders elsewhere",
+    "film_ready": "after the last download: its 720p normalisation, a crossfade, two-pass loudness (default "
+                  "-14 LUFS), checks and QC",
+}
+
+
+def at_most(measured: float, target: float, why: str) -> str:
+    """'met', or by how much it is missed and why."""
+    if measured <= target:
+        return "met"
+    return f"missed by {measured / target - 1:.0%}: {why}"
+
+
+def equal(measured: int, target: int) -> str:
+    """'met', or the difference."""
+    return "met" if measured == target else f"missed by {measured - target:+d}"
+
+
+def engine_rows(storyboard: str, reps: int) -> tuple[list[Row], list[str]]:
     """Rows from bench/engine.py."""
     cmd = ["bench/engine.py", storyboard, "--reps", str(reps)]
     r = _json(cmd)
     resume = r["resume"]
     rows = [
         ("critical-path overhead: our wall ÷ the longest chain's summed task latency", _stat(r["overhead"]),
-         f"≤ 1.10 (floor {_stat(r['floor_s'], '{:.1f}')} s; ours {_stat(r['ours_wall_s'], '{:.1f}')} s)"),
+         f"≤ 1.10 (floor {_stat(r['floor_s'], '{:.1f}')} s; ours {_stat(r['ours_wall_s'], '{:.1f}')} s)",
+         at_most(r["overhead"]["median"], 1.10, WHY["overhead"])),
         ("against the SDK loop: our wall ÷ its wall", _stat(r["vs_naive"]),
-         f"≤ 0.40 (SDK loop {_stat(r['naive_wall_s'], '{:.1f}')} s)"),
-        ("film-ready: last clip downloaded → every film done (s)", _stat(r["film_ready_s"]), "≤ 1 s"),
+         f"≤ 0.40 (SDK loop {_stat(r['naive_wall_s'], '{:.1f}')} s)",
+         at_most(r["vs_naive"]["median"], 0.40, WHY["vs_naive"])),
+        ("film-ready: last clip downloaded → every film done (s)", _stat(r["film_ready_s"]), "≤ 1 s",
+         at_most(r["film_ready_s"]["median"], 1.0, WHY["film_ready"])),
         ("requests per shot (create+get+list+downloads): ours / SDK loop",
          f"{_stat(r['ours_requests_per_shot'], '{:.1f}')} / {_stat(r['naive_requests_per_shot'], '{:.1f}')}",
-         f"GETs per shot {_stat(r['ours_gets_per_shot'], '{:.1f}')} / {_stat(r['naive_gets_per_shot'], '{:.1f}')}"),
-        ("duplicate creates", str(r["duplicate_creates"]), "must be 0"),
-        ("provider calls by rerunning a finished storyboard", str(r["rerun_requests"]), "must be 0"),
+         f"GETs per shot {_stat(r['ours_gets_per_shot'], '{:.1f}')} / {_stat(r['naive_gets_per_shot'], '{:.1f}')}",
+         "fewer" if r["ours_requests_per_shot"]["median"] < r["naive_requests_per_shot"]["median"] else "more"),
+        ("duplicate creates", str(r["duplicate_creates"]), "must be 0", equal(r["duplicate_creates"], 0)),
+        ("provider calls by rerunning a finished storyboard", str(r["rerun_requests"]), "must be 0",
+         equal(r["rerun_requests"], 0)),
         ("creates by resuming after SIGKILL at the midpoint", str(resume["resume_creates"]),
-         f"= shots not yet submitted: {resume['not_yet_submitted']}"),
+         f"= shots not yet submitted: {resume['not_yet_submitted']}",
+         equal(resume["resume_creates"], resume["not_yet_submitted"])),
     ]
     return rows, [" ".join([".venv/bin/python", *cmd])]
 
 
-def scale_rows(storyboards: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+def scale_rows(storyboards: int) -> tuple[list[Row], list[str]]:
     """Rows from bench/scale.py."""
     cmd = ["bench/scale.py", "--storyboards", str(storyboards)]
     r = _json(cmd)
     rows = [
         (f"scale: {r['storyboards']} storyboards × 10 shots in one process: wall ÷ floor", f"{r['wall_over_floor']:.2f}",
          f"wall {r['wall_s']:.1f} s, floor {r['floor_s']:.1f} s, {r['failed']} failed, "
-         f"{r['duplicate_creates']} duplicate creates"),
-        ("scale: peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "< 300"),
+         f"{r['duplicate_creates']} duplicate creates", "no target"),
+        ("scale: peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "< 300",
+         "met" if r["peak_rss_mb"] < 300 else f"missed by {r['peak_rss_mb'] / 300 - 1:.0%}"),
         ("scale: CPU ms per shot (this process / its ffmpeg checks)",
          f"{r['cpu_ms_per_shot']:.0f} / {r['child_cpu_ms_per_shot']:.0f}",
-         f"{r['requests_per_shot']:.1f} requests per shot"),
+         f"{r['requests_per_shot']:.1f} requests per shot", "no target"),
     ]
     return rows, [" ".join([".venv/bin/python", *cmd])]
 
@@ -76,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny configuration: one repetition, few shots")
     args = parser.parse_args()
-    rows: list[tuple[str, str, str]] = []
+    rows: list[Row] = []
     commands: list[str] = []
     if args.smoke:
         parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2)]
@@ -87,10 +119,10 @@ def main() -> None:
         commands += part_commands
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; simulator latency ÷ "
           f"{SPEED:g} (one 5 s 720p clip ≈ 2 s queued + running)\n")
-    print("| row | measured: median (min–max) | target / context |")
-    print("|---|---|---|")
-    for name, value, note in rows:
-        print(f"| {name} | {value} | {note} |")
+    print("| row | measured: median (min–max) | target / context | verdict |")
+    print("|---|---|---|---|")
+    for name, value, note, verdict in rows:
+        print(f"| {name} | {value} | {note} | {verdict} |")
     print("\nCommands:\n")
     for command in commands:
         print(f"    {command}")

@@ -23,3 +23,8 @@ def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_r
     assert made == wanted
     assert float(rows["scale: peak RSS (MB)"]) < 300
     assert len(rows) == 10
+    verdicts = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in done.stdout.splitlines()
+                if line.startswith("| ") and not line.startswith("| row")}
+    assert verdicts["duplicate creates"] == verdicts["provider calls by rerunning a finished storyboard"] == "met"
+    overhead = next(v for name, v in verdicts.items() if name.startswith("critical-path overhead"))
+    assert overhead == "met" or (overhead.startswith("missed by ") and ": " in overhead)  # by how much, and why
