@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME
-from orchestrator.assembly.finish import plan_transitions
+from orchestrator.assembly.errors import AssemblyError
+from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, Measured
+from orchestrator.assembly.finish import _measured, plan_transitions
 from orchestrator.assembly.normalize import Intermediate
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, assemble_output
 from orchestrator.assembly.probe import ClipInfo
@@ -148,3 +149,29 @@ def test_plan_transitions_degrades_only_what_does_not_fit(frames: tuple[int, ...
     plan = plan_transitions(_parts(*frames), list(chained), names, True, 0.5)
     assert plan.fades == fades and plan.fade_frames == 12
     assert [w.split(" is too short")[0] for w in plan.warnings] == cut
+
+
+SUMMARY = """[Parsed_ebur128_0 @ 0x55] Summary:
+
+  Integrated loudness:
+    I:         -20.3 LUFS
+    Threshold: -30.6 LUFS
+
+  Loudness range:
+    LRA:         2.1 LU
+    Threshold: -40.4 LUFS
+    LRA low:   -21.5 LUFS
+    LRA high:  -19.4 LUFS
+
+  True peak:
+    Peak:       -7.9 dBFS
+"""
+
+
+def test_the_measuring_pass_reads_ebur128s_summary() -> None:
+    assert _measured("[Parsed_ebur128_0 @ 0x55] t: 1.0  M: -20.0 S: -20.0\n" + SUMMARY) == Measured(
+        integrated=-20.3, threshold=-30.6, lra=2.1, true_peak=-7.9)  # the integrated gate, not the range's
+    silence = SUMMARY.replace("-20.3 LUFS", "-70.0 LUFS").replace("-7.9 dBFS", "-inf dBFS")
+    assert _measured(silence) is None  # nothing to correct
+    with pytest.raises(AssemblyError, match="no loudness summary"):
+        _measured("[aac @ 0x1] something else")
