@@ -14,13 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from orchestrator.assembly.cache import sha256_file
 from orchestrator.storyboard.media import is_remote
 from orchestrator.storyboard.resolve import ShotSpec
 from orchestrator.storyboard.schema import SCHEMA_VERSION
 
 KEY_VERSION = 1  # bump when the parameters below change meaning
 SHORT = 12  # characters of the key used for a take's folder name
-_CHUNK = 1 << 20
 
 Params = dict[str, Any]
 
@@ -33,11 +33,7 @@ def sha256_path(path: Path) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)  # size and mtime are only the cache key: a changed file is hashed again
 
 
 def source_fingerprint(source: str, base_dir: Path) -> str:
