@@ -17,16 +17,15 @@ from orchestrator.assembly.ffmpeg import (
     FPS,
     AudioFinish,
     Measured,
-    concat_list,
     crossfade_graph,
     finish_args,
     fused_args,
     loudness_measure_args,
 )
+from orchestrator.assembly.join import concat_listing
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate
 from orchestrator.assembly.probe import ClipInfo, probe
 from orchestrator.assembly.process import run_ffmpeg, run_together
-from orchestrator.assembly.temp import temporary
 
 _NUMBER = r"(-?(?:\d+(?:\.\d+)?|inf))"
 _SUMMARY = {"integrated": re.compile(rf"I:\s+{_NUMBER} LUFS"), "threshold": re.compile(rf"Threshold:\s+{_NUMBER} LUFS"),
@@ -151,14 +150,8 @@ async def _cached_graph(kind: str, inputs: list[list[Path]], fade_frames: int, g
 
     async def build(part: list[Path]) -> None:
         with contextlib.ExitStack() as stack:
-            sources = []
-            for files in inputs:
-                if len(files) == 1:
-                    sources.append(files[0])
-                    continue
-                listing = stack.enter_context(temporary(dest, ".txt"))
-                listing.write_text(concat_list([f.resolve() for f in files]), encoding="utf-8")
-                sources.append(listing)
+            sources = [files[0] if len(files) == 1 else stack.enter_context(concat_listing(files, dest))
+                       for files in inputs]
             await run_ffmpeg(fused_args(sources, graph, part[0]))
         await probe(part[0])  # strict decode of what was encoded here: the film itself is then checked by packets
 

@@ -3,7 +3,8 @@ No file with the final name is ever partial."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,16 @@ class Film:
 
 async def concat(paths: list[Path], dest: Path, argv: Callable[[Path, Path], list[str]]) -> None:
     """Run a concat-demuxer join of `paths` into `dest` with the argv builder given."""
-    with temporary(dest, ".txt") as listing:
-        listing.write_text(concat_list([p.resolve() for p in paths]), encoding="utf-8")
+    with concat_listing(paths, dest) as listing:
         await run_ffmpeg(argv(listing, dest))
+
+
+@contextlib.contextmanager
+def concat_listing(paths: list[Path], beside: Path) -> Iterator[Path]:
+    """The concat demuxer's list of `paths` in a temporary file next to `beside`, removed afterwards."""
+    with temporary(beside, ".txt") as listing:
+        listing.write_text(concat_list([p.resolve() for p in paths]), encoding="utf-8")
+        yield listing
 
 
 async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True) -> Film:
