@@ -121,7 +121,7 @@ class Scene:
     font: Font
     caption: Image.Image
     fine: Image.Image  # the base at SUPERSAMPLE times its size, what the moving frames are sampled from
-    counter_band: Mark  # the dark band the frame counter is written on, and where it goes
+    counter: tuple[Mark, tuple[int, int]]  # the band the frame counter is written on, and where its text goes
 
 
 def _scene(job: RenderJob) -> Scene:
@@ -133,8 +133,8 @@ def _scene(job: RenderJob) -> Scene:
     last = _decode_fit(job.last_frame, size) if job.last_frame is not None else None
     font = ImageFont.load_default(size=max(12, job.height // 28))
     fine = base.resize((job.width * SUPERSAMPLE, job.height * SUPERSAMPLE), Image.Resampling.BILINEAR)
-    band = _counter_band(font, _counter_label(job, job.frames), job.height)
-    return Scene(base, last, motion, font, _caption(job.prompt, font, job.width), fine, band)
+    counter = _counter_band(font, _counter_label(job, job.frames), job.height)
+    return Scene(base, last, motion, font, _caption(job.prompt, font, job.width), fine, counter)
 
 
 def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
@@ -148,7 +148,7 @@ def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
             continue
         frame = _moved(scene.fine, scene.motion, index)
         frame.paste(scene.caption, (0, 0), scene.caption)
-        _draw_counter(frame, scene.font, scene.counter_band, _counter_label(job, index + 1))
+        _draw_counter(frame, scene.font, scene.counter, _counter_label(job, index + 1))
         if scene.last is not None and index > final - fade:
             frame = Image.blend(frame, scene.last, (index - (final - fade)) / fade)
         yield frame
@@ -232,20 +232,21 @@ def _counter_label(job: RenderJob, number: int) -> str:
     return f"frame {number}/{job.frames}   seed {job.seed}"
 
 
-def _counter_band(font: Font, longest: str, height: int) -> Mark:
-    """A translucent band at the bottom left, sized for the longest counter label: it keeps the text readable on
-    any picture without a stroked outline, which costs three times as much to draw on every frame."""
+def _counter_band(font: Font, longest: str, height: int) -> tuple[Mark, tuple[int, int]]:
+    """A translucent band at the bottom left, sized for the longest counter label, and where the label goes on it:
+    it keeps the text readable on any picture without a stroked outline, which costs three times as much to draw
+    on every frame."""
     line_height = _line_height(font)
     pad = line_height // 4
     band = Image.new("RGBA", (int(font.getlength(longest)) + 4 * pad, line_height + 2 * pad), (0, 0, 0, 120))
-    return band, (pad, height - line_height * 3 // 2 - pad)
+    left, top = pad, height - line_height * 3 // 2 - pad
+    return (band, (left, top)), (left + 2 * pad, top + pad)
 
 
-def _draw_counter(frame: Image.Image, font: Font, band: Mark, label: str) -> None:
-    image, (left, top) = band
-    frame.paste(image, (left, top), image)
-    pad = _line_height(font) // 4
-    ImageDraw.Draw(frame).text((left + 2 * pad, top + pad), label, font=font, fill=(255, 255, 255))
+def _draw_counter(frame: Image.Image, font: Font, counter: tuple[Mark, tuple[int, int]], label: str) -> None:
+    (band, at), text_at = counter
+    frame.paste(band, at, band)
+    ImageDraw.Draw(frame).text(text_at, label, font=font, fill=(255, 255, 255))
 
 
 def _watermark(size: tuple[int, int]) -> Mark:
