@@ -143,6 +143,7 @@ class ModelSpec:
     generate_audio: bool
     draft: bool
     flex: bool
+    service_tier: bool  # accepts the service_tier field at all (2.x: "does not support configuring this parameter")
     frames: bool
     camera_fixed: bool
     priority: bool
@@ -191,7 +192,8 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         id="seedance-1-0-pro-250528", label="Seedance 1.0 pro", family=SizeFamily.V1_0,
         resolutions=("480p", "720p", "1080p"), default_resolution="1080p",
         durations=_D_1_0, default_duration=5, first_last_frame=True, references=References(),
-        generate_audio=False, draft=False, flex=True, frames=True, camera_fixed=True, priority=False,
+        generate_audio=False, draft=False, flex=True, service_tier=True, frames=True, camera_fixed=True,
+        priority=False,
         image_formats=BASE_IMAGE_FORMATS, t2v_adaptive=False,
         prices=MappingProxyType({"*": Price(2.5, confirmed=False, source="third-party price lists")}),
     ),
@@ -199,7 +201,8 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         id="seedance-1-0-pro-fast-251015", label="Seedance 1.0 pro-fast", family=SizeFamily.V1_0,
         resolutions=("480p", "720p", "1080p"), default_resolution="1080p",
         durations=_D_1_0, default_duration=5, first_last_frame=False, references=References(),
-        generate_audio=False, draft=False, flex=True, frames=True, camera_fixed=True, priority=False,
+        generate_audio=False, draft=False, flex=True, service_tier=True, frames=True, camera_fixed=True,
+        priority=False,
         image_formats=BASE_IMAGE_FORMATS, t2v_adaptive=False,
         prices=MappingProxyType({"*": Price(
             0.70, confirmed=False, source=f"{_UNCONFIRMED}; 1.0 pro price x Volcengine fast/pro ratio 0.28"
@@ -209,7 +212,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         id="seedance-1-5-pro-251215", label="Seedance 1.5 pro", family=SizeFamily.V2_0,
         resolutions=("480p", "720p", "1080p"), default_resolution="720p",
         durations=Durations(4, 12, auto=True), default_duration=5, first_last_frame=True,
-        references=References(), generate_audio=True, draft=True, flex=True, frames=False,
+        references=References(), generate_audio=True, draft=True, flex=True, service_tier=True, frames=False,
         camera_fixed=True, priority=False, image_formats=HEIF_IMAGE_FORMATS,
         prices=MappingProxyType({"*": Price(
             2.4, silent_usd_per_mtok=1.2, confirmed=False, source="third-party price lists (consistent)"
@@ -220,21 +223,24 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         id="dreamina-seedance-2-0-260128", label="Seedance 2.0", family=SizeFamily.V2_0,
         resolutions=("480p", "720p", "1080p", "4k"), default_resolution="720p",
         durations=_D_2_0, default_duration=5, first_last_frame=True, references=_REFS_2_0,
-        generate_audio=True, draft=False, flex=False, frames=False, camera_fixed=False, priority=True,
+        generate_audio=True, draft=False, flex=False, service_tier=False,
+        frames=False, camera_fixed=False, priority=True,
         image_formats=HEIF_IMAGE_FORMATS, prices=_PRICE_2_0,
     ),
     ModelSpec(
         id="dreamina-seedance-2-0-fast-260128", label="Seedance 2.0 fast", family=SizeFamily.V2_0,
         resolutions=("480p", "720p"), default_resolution="720p",
         durations=_D_2_0, default_duration=5, first_last_frame=True, references=_REFS_2_0,
-        generate_audio=True, draft=False, flex=False, frames=False, camera_fixed=False, priority=True,
+        generate_audio=True, draft=False, flex=False, service_tier=False,
+        frames=False, camera_fixed=False, priority=True,
         image_formats=HEIF_IMAGE_FORMATS, prices=_PRICE_2_0_FAST,
     ),
     ModelSpec(
         id="dreamina-seedance-2-0-mini-260615", label="Seedance 2.0 mini", family=SizeFamily.V2_0,
         resolutions=("480p", "720p"), default_resolution="720p",
         durations=_D_2_0, default_duration=5, first_last_frame=True, references=_REFS_2_0,
-        generate_audio=True, draft=False, flex=False, frames=False, camera_fixed=False, priority=True,
+        generate_audio=True, draft=False, flex=False, service_tier=False,
+        frames=False, camera_fixed=False, priority=True,
         image_formats=HEIF_IMAGE_FORMATS,
         # No published price at all: the 2.0 fast estimate is used as an upper bound.
         prices=MappingProxyType({"*": Price(
@@ -245,7 +251,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         id="dreamina-seedance-2-5-260628", label="Seedance 2.5", family=SizeFamily.V2_5,
         resolutions=("480p", "720p", "1080p"), default_resolution="720p",
         durations=Durations(4, 30, auto=True), default_duration=-1, first_last_frame=True,
-        references=_REFS_2_5, generate_audio=True, draft=True, flex=False, frames=False,
+        references=_REFS_2_5, generate_audio=True, draft=True, flex=False, service_tier=False, frames=False,
         camera_fixed=False, priority=True, image_formats=HEIF_IMAGE_FORMATS, frames_need_adaptive=True,
         prices=MappingProxyType({
             res: Price(p.usd_per_mtok, video_input_usd_per_mtok=p.video_input_usd_per_mtok, confirmed=False,

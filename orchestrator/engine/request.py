@@ -95,9 +95,10 @@ def build_request(spec: ShotSpec, base_dir: Path, seed: int, parent_frame: str |
         content += [VideoContent(video_url=MediaURL(url=s)) for s in refs.videos]
         content += [AudioContent(audio_url=_audio(s, base_dir)) for s in refs.audios]
     fields: dict[str, Any] = {
-        "resolution": spec.resolution, "ratio": spec.ratio, "seed": seed, "service_tier": spec.service_tier,
+        "resolution": spec.resolution, "ratio": spec.ratio, "seed": seed,
         "frames": spec.frames, "duration": None if spec.frames is not None else spec.duration,
-        **{k: spec.explicit(k) for k in ("watermark", "camera_fixed", "execution_expires_after", "priority")},
+        **{k: spec.explicit(k) for k in ("service_tier", "watermark", "camera_fixed", "execution_expires_after",
+                                         "priority")},
     }
     if model.generate_audio:
         fields["generate_audio"] = spec.generate_audio

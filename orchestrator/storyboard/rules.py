@@ -119,7 +119,10 @@ def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
         ctx.error(spec.where("camera_fixed"), f"camera_fixed is not supported by {model.id}")
     elif explicit["camera_fixed"] and spec.uses_references:
         ctx.error(spec.where("camera_fixed"), "camera_fixed cannot be used with reference media")
-    if spec.service_tier == "flex" and not model.flex:
+    if spec.explicit("service_tier") is not None and not model.service_tier:
+        ctx.error(spec.where("service_tier"), f"{model.id} does not accept service_tier (online only): remove "
+                  "the line")
+    elif spec.service_tier == "flex" and not model.flex:
         ctx.error(spec.where("service_tier"), f"flex is not offered for {model.id} (default only)")
     if explicit["priority"] is not None and not model.priority:
         ctx.error(spec.where("priority"), f"priority is not supported by {model.id} (2.x models only)")

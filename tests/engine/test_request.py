@@ -179,8 +179,17 @@ def test_parameters_return_last_frame_and_seed(tmp_path: Path) -> None:
     sent = body(board, "a", seed=987654)
     assert {k: v for k, v in sent.items() if k != "content"} == {
         "model": MODEL, "return_last_frame": True, "seed": 987654, "resolution": "480p", "ratio": "16:9",
-        "duration": 7, "service_tier": "default", "generate_audio": True, "watermark": True, "priority": 3,
-    }
+        "duration": 7, "generate_audio": True, "watermark": True, "priority": 3,
+    }  # no service_tier: 2.x refuses the field, and the file did not set it
+
+
+def test_service_tier_is_sent_only_when_the_storyboard_sets_it(tmp_path: Path) -> None:
+    board = write_board(tmp_path, [
+        {"id": "unset", "prompt": "p", "model": "seedance-1-0-pro-250528", "ratio": "16:9"},
+        {"id": "flex", "prompt": "p", "model": "seedance-1-0-pro-250528", "ratio": "16:9", "service_tier": "flex"},
+    ])
+    assert "service_tier" not in body(board, "unset")
+    assert body(board, "flex")["service_tier"] == "flex"
 
 
 @pytest.mark.parametrize("seed", [0, -1, 2_147_483_647])
