@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-smoke clean help
+.PHONY: demo test test-matrix lint bench bench-smoke clean help
 
 help:
 	@echo "make demo   - create .venv if needed, run storyboards/tea-ad.yaml on the built-in simulator"
 	@echo "make test   - create .venv if needed, install, run the test suite"
+	@echo "make test-matrix - the engine against every undocumented provider behaviour, with SIGKILLs (minutes)"
 	@echo "make lint   - ruff and mypy (strict) on the package"
 	@echo "make bench  - the benchmarks BENCHMARKS.md records (about 20 minutes)"
 	@echo "make bench-smoke - the same scripts on a tiny configuration"
@@ -26,6 +27,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-matrix: $(STAMP)
+	$(BIN)/python -m pytest -q -m matrix
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestrator tests

@@ -25,6 +25,7 @@ tree: it is the fake provider's answer, not an error of ours.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -64,10 +65,13 @@ class BudgetExceeded(OrchestratorError):
 
     exit_code: ClassVar[int] = 3
 
-    def __init__(self, planned_usd: float, budget_usd: float, source: str) -> None:
+    def __init__(self, planned_usd: Decimal | float, budget_usd: Decimal | float, source: str) -> None:
         self.planned_usd = planned_usd
         self.budget_usd = budget_usd
         self.source = source
+        # Cents can hide the difference ($0.8526 against $0.85): then show as many places as it takes.
+        planned, budget = Decimal(str(planned_usd)), Decimal(str(budget_usd))
+        places = next((p for p in (2, 4, 6) if round(planned, p) > round(budget, p)), 6)
         super().__init__(
-            f"planned cost ${planned_usd:,.2f} exceeds the budget of ${budget_usd:,.2f} ({source})"
+            f"planned cost ${planned_usd:,.{places}f} exceeds the budget of ${budget_usd:,.2f} ({source})"
         )

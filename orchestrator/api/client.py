@@ -41,6 +41,7 @@ from orchestrator.api.errors import (
     strip_query,
 )
 from orchestrator.api.files import check_length, fsync_dir, write_body
+from orchestrator.api.pacer import Pacer, list_pacer
 from orchestrator.api.types import CreateTaskRequest, Task, TaskPage, TaskStatus
 from orchestrator.errors import ConfigError
 
@@ -54,6 +55,7 @@ _ALNUM = string.ascii_letters + string.digits
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 _M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
 Query = list[tuple[str, str | int | float | bool | None]]  # named here: inside ArkClient, `list` is the method
 
 log = logging.getLogger("orchestrator.api")
@@ -79,6 +81,7 @@ class ArkClient:
         rng: policy.Rng | None = None,
         clock: Clock = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ARK_API_KEY", "")
         plain = (key.get_secret_value() if isinstance(key, SecretStr) else key).strip()
@@ -93,6 +96,7 @@ class ArkClient:
         self.sleep = sleep
         self._rng: policy.Rng = rng or random.Random()
         self._clock = clock
+        self.pacer = pacer or list_pacer(self.base_url)
         # Told of every 429 the client rides out by itself, so a scheduler can lower its in-flight limit.
         self.on_rate_limited: Callable[[ApiError], None] | None = None
         # No auth in the client's default headers: download hosts (presigned TOS URLs) must never see the key.
@@ -111,16 +115,26 @@ class ArkClient:
         """Close the pooled connections."""
         await self._http.aclose()
 
-    async def create(self, req: CreateTaskRequest) -> str:
+    async def create(self, req: CreateTaskRequest, *, max_posts: int | None = None) -> str:
         """Submit a generation task and return its id; raises AmbiguousCreate when a task may exist anyway."""
+        task_id, _ = await self.create_counted(req, max_posts=max_posts)
+        return task_id
+
+    async def create_counted(self, req: CreateTaskRequest, *, max_posts: int | None = None) -> tuple[str, int]:
+        """`create`, also saying how many POST requests it made: at most `max_posts` (default `max_attempts`). A
+        raised error's `attempts` says the same, so a caller can keep a total across calls (`retry.CREATE_POSTS`)."""
         body = req.body()
-        async for attempt in self._retrying():
-            with attempt:
-                return await self._create_once(req, body)
-        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+        limit = min(self.max_attempts, max_posts) if max_posts is not None else self.max_attempts
+        attempts = [0]
+
+        async def once() -> str:
+            attempts[0] += 1
+            return await self._create_once(req, body)
+
+        return await self._counted(self._retrying(max(limit, 1)), once), attempts[0]
 
     async def get(self, task_id: str) -> Task:
-        """One task by id."""
+        """One task by id (a 404 is raised as NotFound at once: what it means is the caller's to decide)."""
         return _parse(Task, await self._call("GET", _task_path(task_id)))
 
     async def delete(self, task_id: str) -> None:
@@ -140,9 +154,7 @@ class ArkClient:
                 if attempts == 1 or not (isinstance(exc, NotFound) or "cancelled" in (exc.message or "")):
                     raise
 
-        async for attempt in self._retrying():
-            with attempt:
-                await once()
+        await self._counted(self._retrying(), once)
 
     async def list(
         self,
@@ -154,17 +166,16 @@ class ArkClient:
         model: str | None = None,
         service_tier: str | None = None,
     ) -> TaskPage:
-        """One page of tasks of the last 7 days, filtered (the provider allows 1 list call per second)."""
+        """One page of tasks of the last 7 days, filtered; every request waits for its slot of the process-wide
+        list pacer (the provider allows 1 list call per second per account)."""
         params = list_params(page_num=page_num, page_size=page_size, status=status, task_ids=task_ids,
                              model=model, service_tier=service_tier)
-        return _parse(TaskPage, await self._call("GET", TASKS_PATH, params=params))
+        return _parse(TaskPage, await self._call("GET", TASKS_PATH, params=params, paced=True))
 
     async def download(self, url: str, dest: Path) -> int:
         """Fetch a result URL to `dest` atomically and return its size; raises DownloadFailed, leaving no file."""
         try:
-            async for attempt in self._retrying():
-                with attempt:
-                    return await self._download_once(url, dest)
+            return await self._counted(self._retrying(), lambda: self._download_once(url, dest))
         except DownloadFailed:
             raise
         except ApiError as exc:
@@ -172,7 +183,6 @@ class ArkClient:
                                  retryable=exc.retryable) from exc
         except OSError as exc:  # the disk, not the network: retrying would not help
             raise DownloadFailed(url, f"cannot write {dest}: {exc}") from exc
-        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 
     # -- one attempt each ------------------------------------------------------------------------------------------
 
@@ -206,11 +216,14 @@ class ArkClient:
         log.warning("%s", error)
         return error
 
-    async def _call(self, method: str, path: str, *, params: Query | None = None) -> httpx.Response:
-        async for attempt in self._retrying():
-            with attempt:
-                return await self._send(method, path, params=params)
-        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+    async def _call(self, method: str, path: str, *, params: Query | None = None,
+                    paced: bool = False) -> httpx.Response:
+        async def once() -> httpx.Response:
+            if paced and (wait := self.pacer.reserve()) > 0:
+                await self.sleep(wait)
+            return await self._send(method, path, params=params)
+
+        return await self._counted(self._retrying(), once)
 
     async def _send(self, method: str, path: str, *, json: dict[str, Any] | None = None,
                     params: Query | None = None) -> httpx.Response:
@@ -254,9 +267,23 @@ class ArkClient:
 
     # -- retry engine and error building -----------------------------------------------------------------------
 
-    def _retrying(self) -> AsyncRetrying:
+    @staticmethod
+    async def _counted(retrying: AsyncRetrying, once: Callable[[], Awaitable[_T]]) -> _T:
+        """Run `once` under `retrying`; an error that ends it carries how many requests were made."""
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    return await once()
+        except ApiError as exc:
+            exc.attempts = attempts
+            raise
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    def _retrying(self, attempts: int | None = None) -> AsyncRetrying:
         return AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(attempts or self.max_attempts),
             wait=self._wait,
             retry=retry_if_exception(lambda e: isinstance(e, ApiError) and e.retryable),
             sleep=self.sleep,

@@ -77,6 +77,7 @@ class ApiError(OrchestratorError):
         self.url = url
         self.retryable = retryable
         self.retry_after = retry_after  # seconds the server asked us to wait, already parsed
+        self.attempts = 1  # requests the failed call made (set by the client's retry loop)
         super().__init__(self.describe())
 
     def describe(self) -> str:

@@ -1,12 +1,20 @@
-"""The retry policy: pure functions and constants (seedance-api.md §§8, 11); the client feeds them to tenacity.
+"""The retry policy, all of it: pure functions and constants (seedance-api.md §§8, 11). The client feeds the HTTP part
+to tenacity; the take machine (`orchestrator.engine.take`) asks the rest. Nothing else in the product decides whether
+to try again, how long to wait, or how many requests an operation may make.
 
 What is retried: no response at all (connection errors, timeouts), 408, 409, 429 and 5xx, and the provider codes that
-mean "slow down" or "our fault" (rate and burst limits, ServerOverloaded, RequestBurstTooFast, InternalServiceError).
-What is not: other 4xx, and the 429 codes that mean a quota is used up (QuotaExceeded, SetLimitExceeded): waiting a
-few seconds does not refill a trial or 5-hour quota. A server's `x-should-retry` header overrides the table.
+mean "slow down" or "our fault" (rate and burst limits, ServerOverloaded, RequestBurstTooFast, InternalServiceError,
+QuotaExceeded, which also means "too many queued tasks" and drains as they start). What is not: other 4xx, and
+SetLimitExceeded (a safe-experience cap a person set). A server's `x-should-retry` header overrides the table.
 
 Create is stricter (DESIGN.md §5): `create_reached_server` says when a failed create may have made a task anyway; such a
-create is reconciled, never resent.
+create is reconciled, never resent. Every operation has a bounded total of requests: `MAX_ATTEMPTS` per call of the
+client, `CREATE_POSTS` per take across rate-limit waits and ambiguous rounds.
+
+The provider documents none of these, so they are waited out rather than believed: how soon the list shows a new task
+(`RECONCILE_WINDOW_S`), whether a GET right after a create finds the task (`MISSING_GRACE_S`), how long result URLs
+stay usable (`URL_FRESH_S`, counted from the provider's completion time). Windows are real-service seconds, multiplied
+by the poll scale (`ORCHESTRATOR_POLL_SCALE`) like every wait of the engine.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from typing import Protocol
 
 import httpx
 
-MAX_ATTEMPTS = 5  # the SDKs make 3; a long film run rides out a longer rate-limit burst instead of failing a shot
+MAX_ATTEMPTS = 5  # requests per call (the SDKs make 3); a film run rides out a longer burst instead of failing a shot
+CREATE_POSTS = 12  # POSTs one take may make in all, rate-limit waits and ambiguous rounds (8 5xx in a row fit)
 BACKOFF_BASE = 0.5  # seconds; the first retry waits up to this
 BACKOFF_CAP = 8.0  # the SDKs' cap on exponential backoff
 RETRY_AFTER_CAP = 60.0  # a server may ask for longer; we come back after this at most and ask again
@@ -35,12 +44,31 @@ RETRYABLE_CODES = frozenset({
     "ModelAccountIpmRateLimitExceeded",
     "APIAccountRpmRateLimitExceeded",
     "AccountRateLimitExceeded",
+    "QuotaExceeded",  # also "too many queued tasks": bounded by CREATE_POSTS, so a used-up quota still ends the shot
 })
 RATE_LIMIT_CODE_PREFIX = "RateLimitExceeded."  # RateLimitExceeded.EndpointRPMExceeded, .EndpointTPMExceeded, ...
-FATAL_CODES = frozenset({"QuotaExceeded", "SetLimitExceeded"})
+FATAL_CODES = frozenset({"SetLimitExceeded"})
 # Task failures worth a new create (DESIGN.md §5): provider faults, and output moderation, which is probabilistic.
 RESUBMITTABLE_TASK_CODE_PREFIXES = ("InternalServiceError", "OutputVideoSensitiveContentDetected",
                                     "OutputAudioSensitiveContentDetected")
+# Take-level codes of our own (not the provider's): why a take ended without a video.
+GONE_CODE = "TaskGone"  # 404 past the grace and absent from the list: the record is gone (retention, deletion)
+AMBIGUOUS_CODE = "AmbiguousCreate"  # several tasks match a lost create and nothing they echo tells them apart
+UNKNOWN_CODE = "CreateOutcomeUnknown"  # the create budget ran out with no task found
+NOT_CREATED_CODE = "NotCreated"  # an earlier process's interrupted create made no task (the list shows none)
+BUDGET_CODE = "BudgetStop"  # creating it would pass the run's budget
+
+# Windows the provider does not document, in real-service seconds (multiplied by the poll scale).
+RECONCILE_WINDOW_S = 60.0  # how long after a create the list may still not show its task (list lag)
+RECONCILE_STEP_S = 15.0  # between two looks at the list while that window lasts (the list pacer may wait longer)
+MISSING_GRACE_S = 120.0  # how long a task we created may answer 404 (read-after-write) before the list is asked
+MISSING_WAIT_BASE_S = 2.0  # first wait after a 404 on a known task; doubles up to the cap
+MISSING_WAIT_CAP_S = 30.0
+RETENTION_S = 7 * 86_400.0  # the provider keeps a task 7 days from its creation; after that a 404 means gone
+URL_TTL_S = 86_400.0  # result URLs live 24 h from the task's completion (the provider's clock)
+URL_FRESH_S = 20 * 3600.0  # use a URL only while this young: 4 h of margin for clock skew and slow creates
+URL_REFRESHES = 3  # times a result URL that stopped working is asked for again (a GET) before the shot fails
+CLIP_FETCHES = 2  # downloads of one clip that arrive whole but do not decode, before the shot fails
 
 
 class ExcKind(StrEnum):
@@ -156,3 +184,51 @@ def backoff_seconds(attempt: int, retry_after: float | None, rng: Rng) -> float:
         return min(max(retry_after, 0.0), RETRY_AFTER_CAP)
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt, 32))  # min(): 2**huge overflows a float
     return rng.uniform(0.0, ceiling)
+
+
+def create_posts_left(posts: int) -> int:
+    """How many more POSTs a take that has made `posts` may send."""
+    return max(CREATE_POSTS - posts, 0)
+
+
+def may_resubmit(code: str | None, expired: bool, attempts: int, max_attempts: int) -> bool:
+    """Whether a take that ended without a video is followed by a new one (a new task, paid if it succeeds)."""
+    return attempts < max_attempts and (expired or code in (GONE_CODE, NOT_CREATED_CODE) or is_resubmittable(code))
+
+
+def reseed(code: str | None) -> bool:
+    """A new take after output moderation gets a new seed: the same output would be refused again."""
+    return (code or "").startswith("Output")
+
+
+class Missing(StrEnum):
+    """What a 404 on a task we know we created means."""
+
+    WAIT = "wait"  # not visible yet (read-after-write): look again after a back-off
+    ASK_LIST = "ask_list"  # past the grace: only the list may still say it exists
+    GONE = "gone"  # past the provider's retention: it is gone
+
+
+def missing_verdict(created_at: float, first_missing: float, now: float, scale: float) -> Missing:
+    """A 404 for a task created at `created_at`, first 404 seen at `first_missing` (our clock, unix seconds)."""
+    if now - created_at >= RETENTION_S:
+        return Missing.GONE
+    if now - first_missing < MISSING_GRACE_S * scale:
+        return Missing.WAIT
+    return Missing.ASK_LIST
+
+
+def missing_wait(misses: int, scale: float) -> float:
+    """Seconds to wait before looking again after the `misses`-th 404 in a row (1-based)."""
+    return min(MISSING_WAIT_CAP_S, MISSING_WAIT_BASE_S * 2.0 ** min(max(misses - 1, 0), 16)) * scale
+
+
+def reconcile_done(created_at: float, looked_at: float, scale: float) -> bool:
+    """Whether a look at the list that began at `looked_at` ends the search for a task created at `created_at`:
+    only a look that began after the list-lag window can say "no task"."""
+    return looked_at - created_at >= RECONCILE_WINDOW_S * scale
+
+
+def url_fresh(finished_at: float | None, now: float) -> bool:
+    """Whether a result URL given for a task the provider finished at `finished_at` may still be handed on."""
+    return finished_at is not None and now - finished_at < URL_FRESH_S

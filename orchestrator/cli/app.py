@@ -72,14 +72,18 @@ def plan(
     prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
     = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")] = None,
+    reroll: Annotated[list[str] | None, typer.Option(help="Price making this shot again (repeatable)")] = None,
+    drop_reroll: Annotated[list[str] | None, typer.Option(
+        "--drop-reroll", help="Show going back to the take before this shot's newest reroll (repeatable)")] = None,
 ) -> None:
     """Show what a run would do and cost, shot by shot (with the run directory's journal: reuse, resume or
     generate, and why). Exit 3 when what it would generate is over the budget."""
     settings = _settings(ctx)
     checked = check_file(file, str(file))
     render.print_diagnostics(checked.warnings)
-    options = RunOptions(out=out or settings.out, budget_usd=budget, prices=load_prices(prices or settings.prices))
-    journal = open_journal(run_dir_for(checked.name, options.out))
+    options = RunOptions(out=out or settings.out, budget_usd=budget, prices=load_prices(prices or settings.prices),
+                         rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()))
+    journal = open_journal(run_dir_for(checked.name, options.out), str(file))
     try:
         prepared = prepare(checked, options, journal)
     finally:
@@ -116,13 +120,23 @@ def simulate(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one")] = 8123,
     speed: Annotated[float, typer.Option(min=0.001, help="Time compression of queue and run latency")] = 1.0,
     api_key: Annotated[str | None, typer.Option(help="Accept only this bearer key (default: any key)")] = None,
+    hostile: Annotated[bool, typer.Option("--hostile", help="Lose some create answers and answer bursts of "
+                                          "429/5xx, on top of the other undocumented behaviours")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the lost answers and bursts (repeatable "
+                                             "weather)")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help="Keep tasks and files in this folder, so a later "
+                                               "simulator sees them (default: in memory)")] = None,
 ) -> None:
     """Run the local simulator of the provider's API until interrupted."""
     from orchestrator.simulator.config import SimConfig  # the server stack loads only for this command
     from orchestrator.simulator.server import SimulatorServer
 
-    server = SimulatorServer(SimConfig(speed=speed, api_key=api_key), host=host, port=port)
-    typer.echo(f"simulator: {server.base_url} (control: {server.root_url}/_sim; speed x{speed:g}); Ctrl-C stops")
+    settings = {"speed": speed, "api_key": api_key, "fault_seed": seed, "store_dir": store}
+    config = SimConfig.hostile(**settings) if hostile else SimConfig(**settings)
+    server = SimulatorServer(config, host=host, port=port)
+    extras = "".join([", hostile" if hostile else "", f", store {store}" if store else ""])
+    typer.echo(f"simulator: {server.base_url} (control: {server.root_url}/_sim; speed x{speed:g}{extras}); "
+               "Ctrl-C stops")
     try:
         server.serve_forever()
     finally:
@@ -133,6 +147,7 @@ app.command()(runs.run)
 app.command()(runs.status)
 app.command()(runs.cancel)
 app.command()(runs.assemble)
+app.command()(runs.recover)
 
 
 @app.command()

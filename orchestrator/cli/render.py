@@ -42,7 +42,7 @@ def plan_json(plan: Plan, decisions: Decisions | None = None) -> str:
         body["decisions"] = [{"shot": d.shot, "action": d.action.value, "reason": d.reason, "usd": d.usd}
                              for d in decisions.shots]
         body["usd_to_generate"] = decisions.usd
-    return json.dumps(body, indent=2)
+    return json.dumps(body, indent=2, default=float)  # exact Decimal costs as JSON numbers
 
 
 def plan_tables(plan: Plan, out: Console, decisions: Decisions | None = None) -> None:
@@ -91,7 +91,8 @@ def status_tables(info: RunStatus, out: Console) -> None:
                                           f"{s.usd:.2f}", s.clip or s.error or "")))
     out.print(shots)
     for name, path in info.films.items():
-        out.print(Text(f"film {name}: {path}"))
+        why = info.stale.get(name)
+        out.print(Text(f"film {name}: {path}" + (f"  STALE: {why}" if why else "")))
     out.print(Text(f"Spent: ${info.usd:,.2f} ({info.tokens:,} tokens)"))
 
 

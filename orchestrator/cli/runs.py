@@ -18,6 +18,7 @@ from orchestrator.engine import inspect as runinfo
 from orchestrator.engine.backend import BackendKind, default_kind, open_backend
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY
+from orchestrator.engine.recover import recover as rebuild_journal
 from orchestrator.engine.run import Prepared, RunOptions, RunResult, run_storyboard
 from orchestrator.engine.rundir import RunDir, run_dir_for
 from orchestrator.errors import ConfigError
@@ -49,6 +50,9 @@ def run(
     budget: Annotated[float | None, typer.Option(min=0, help="Hard cap in USD (overrides budget_usd)")] = None,
     reroll: Annotated[list[str] | None, typer.Option(help="Make this shot again with a new seed (repeatable)")]
     = None,
+    drop_reroll: Annotated[list[str] | None, typer.Option(
+        "--drop-reroll", help="Give up this shot's newest reroll and go back to its take before (repeatable)")]
+    = None,
     only: Annotated[list[str] | None, typer.Option(help="Run only this shot and its ancestors (repeatable)")]
     = None,
     keep_going: Annotated[bool, typer.Option(help="Keep submitting after an account-wide refusal (401/403)")]
@@ -63,8 +67,9 @@ def run(
     render.print_diagnostics(checked.warnings)
     kind = backend or default_kind()
     options = RunOptions(out=out or settings.out, concurrency=concurrency, budget_usd=budget,
-                         rerolls=tuple(reroll or ()), only=tuple(only or ()), keep_going=keep_going,
-                         max_attempts=settings.max_attempts, prices=load_prices(settings.prices))
+                         rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
+                         keep_going=keep_going, max_attempts=settings.max_attempts,
+                         prices=load_prices(settings.prices))
     confirm = None if kind is BackendKind.SIM or yes else _confirm
     resume = _resume_command(file, out, backend, budget, only)
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
@@ -85,7 +90,7 @@ def _interruptible(work: Coroutine[Any, Any, T], hint: str) -> T:
 
 async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings, options: RunOptions,
                as_json: bool, confirm: Callable[[Prepared], None] | None) -> RunResult:
-    async with open_backend(kind, settings.sim_speed, settings.poll_scale) as backend:
+    async with open_backend(kind, settings.sim_speed, settings.poll_scale, options.out) as backend:
         sys.stderr.write(f"{backend.description}\n")
         log = EventLog(run_dir_for(checked.name, options.out).events)
         with contextlib.ExitStack() as stack:
@@ -158,13 +163,15 @@ def cancel(
     """Cancel the run's queued tasks on the provider and record it (running tasks cannot be cancelled)."""
     run_dir = runinfo.locate(target, out or settings_of(ctx).out)
     kind = backend or default_kind()
-    lines = _interruptible(_cancel(run_dir, kind, settings_of(ctx).sim_speed), "run the same command again")
+    settings = settings_of(ctx)
+    lines = _interruptible(_cancel(run_dir, kind, settings.sim_speed, run_dir.root.parent),
+                           "run the same command again")
     for line in lines:
         typer.echo(line)
 
 
-async def _cancel(run_dir: RunDir, kind: BackendKind, sim_speed: float) -> list[str]:
-    async with open_backend(kind, sim_speed) as backend:
+async def _cancel(run_dir: RunDir, kind: BackendKind, sim_speed: float, out: Path) -> list[str]:
+    async with open_backend(kind, sim_speed, out=out) as backend:
         return await runinfo.cancel(run_dir, backend.client)
 
 
@@ -179,3 +186,17 @@ def assemble(
     films = _interruptible(runinfo.reassemble(run_dir, tuple(output or ())), "run the same command again")
     for name, path in films.items():
         typer.echo(f"film {name}: {path}")
+
+
+def recover(
+    ctx: typer.Context,
+    target: Target,
+    out: OutOpt = None,
+) -> None:
+    """Rebuild a lost or damaged journal from the take records beside each take's files (no provider call); then
+    `run` resumes as before, paying for nothing already made."""
+    run_dir = runinfo.locate(target, out or settings_of(ctx).out, check=False)
+    storyboard = str(target.resolve()) if target.is_file() else None
+    report = _interruptible(rebuild_journal(run_dir, storyboard), "run the same command again")
+    for line in report.lines():
+        typer.echo(line)

@@ -1,5 +1,9 @@
 """Which provider a run talks to: the real service (ARK_API_KEY set) or the built-in simulator on a free loopback
 port (DESIGN.md §9). Either way the engine gets the same `ArkClient`.
+
+The built-in simulator keeps its tasks and files in a store beside the run directories (`<out>/.simulator/`), as the
+provider keeps them for 7 days: a later run, a resume after a crash, a reroll or a cancel find them there, on a new
+port, exactly as they would find them on the real service.
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from orchestrator.api.client import ArkClient
 from orchestrator.engine.pacing import PollSchedule
 
 SIM_KEY = "simulator-local-key"  # the built-in simulator accepts any key; this one is not a secret
+SIM_STORE = ".simulator"  # the built-in simulator's tasks and files, under the folder of run directories
 
 
 class BackendKind(StrEnum):
@@ -39,8 +45,9 @@ class Backend:
 
 
 @asynccontextmanager
-async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 1.0) -> AsyncIterator[Backend]:
-    """The client for `kind`; for the simulator, also the simulator itself, stopped on exit."""
+async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 1.0,
+                       out: Path | None = None) -> AsyncIterator[Backend]:
+    """The client for `kind`; for the simulator, also the simulator itself (its store in `out`), stopped on exit."""
     if kind is BackendKind.ARK:
         async with ArkClient() as client:
             yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule().scaled(poll_scale))
@@ -48,7 +55,8 @@ async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 
     from orchestrator.simulator.config import SimConfig  # the simulator stack loads only when used
     from orchestrator.simulator.server import SimulatorServer
 
-    server = SimulatorServer(SimConfig(speed=sim_speed)).start()
+    store = (out or Path("runs")) / SIM_STORE
+    server = SimulatorServer(SimConfig(speed=sim_speed, store_dir=store)).start()
     try:
         async with ArkClient(SIM_KEY, base_url=server.base_url) as client:
             yield Backend(kind, client, f"simulator: {server.base_url} (no ARK_API_KEY set; latency x1/{sim_speed:g})",

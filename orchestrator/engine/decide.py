@@ -1,17 +1,24 @@
 """What a run will do with each shot, given the journal: reuse | resume | generate, each with its reason and the
 cost of what will be generated (DESIGN.md §3, house rule 6). Reads the journal and hashes files; calls nobody.
+
+`plan` prints these decisions and `run` executes them: a shot decided here is not decided again. Only a chained shot
+whose parent will be made anew cannot be decided before its parent's last frame exists; the run decides it then, with
+the same function (`decide_shot`), when the frame is in hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 
 from orchestrator.engine.journal import Journal, Take, TakeState, live_take
-from orchestrator.engine.keys import changed_fields, sha256_path, shot_key, shot_params
-from orchestrator.engine.plan import Plan
+from orchestrator.engine.keys import Params, changed_fields, sha256_path, shot_key, shot_params
+from orchestrator.engine.plan import Plan, ShotEstimate
 from orchestrator.engine.rundir import RunDir
+from orchestrator.storyboard.resolve import ShotSpec
 from orchestrator.storyboard.validate import CheckedStoryboard
 
 
@@ -30,9 +37,17 @@ class Decision:
     shot: str
     action: Action
     reason: str
-    usd: float  # to be spent by this run (0 for reuse and for tasks already submitted)
+    usd: float  # to be spent by this run (0 for reuse and for tasks already submitted), for display
     key: str | None  # None when it depends on a parent frame that does not exist yet
     take: Take | None
+    params: Params | None = None  # what the key hashes; None with the key
+    variant: int = 0  # the reroll number the key includes
+    cost: Decimal = Decimal(0)  # exact: what budgets compare
+
+    @property
+    def settled(self) -> bool:
+        """True when the run can act on it as it stands (False: it waits for its parent's new frame)."""
+        return self.key is not None
 
 
 @dataclass(frozen=True)
@@ -40,12 +55,17 @@ class Decisions:
     """Every shot's decision, in plan order, and the cost of the run."""
 
     shots: tuple[Decision, ...]
-    rerolls: dict[str, int]  # shot -> the variant number this run will use
+    rerolls: dict[str, int]  # shot -> the variant number this run will use (rerolled or dropped back)
 
     @property
     def usd(self) -> float:
-        """What the run will commit if nothing fails."""
-        return round(sum(d.usd for d in self.shots), 2)
+        """What the run will commit if nothing fails, for display."""
+        return float(round(self.cost, 2))
+
+    @property
+    def cost(self) -> Decimal:
+        """What the run will commit if nothing fails, exactly."""
+        return sum((d.cost for d in self.shots), Decimal(0))
 
     def of(self, shot: str) -> Decision:
         """The decision for one shot."""
@@ -62,33 +82,53 @@ def take_intact(take: Take, run_dir: RunDir) -> bool:
 
 
 def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_dir: RunDir,
-           rerolls: Collection[str] = ()) -> Decisions:
-    """Decide every shot in plan order; `rerolls` are shots to make again with a new seed."""
+           rerolls: Collection[str] = (), drops: Collection[str] = ()) -> Decisions:
+    """Decide every shot in plan order; `rerolls` are shots to make again with a new seed, `drops` shots whose
+    newest reroll is given up, going back to the take before it."""
     frames: dict[str, str | None] = {}  # shot -> sha of the last frame its children will get, when known
     variants: dict[str, int] = {}
     out: list[Decision] = []
     for est in plan.shots:
         spec = checked.specs[est.id]
         parent = spec.shot.after
-        variant = journal.variant(est.id) if journal else 0
         if parent is not None and frames.get(parent) is None:
             frames[est.id] = None
             out.append(Decision(est.id, Action.GENERATE, f"its parent {parent} will be made anew", est.usd, None,
-                                None))
+                                None, cost=est.cost))
             continue
-        params = shot_params(spec, checked.base_dir, frames.get(parent) if parent else None, variant)
-        key = shot_key(params)
-        takes = journal.of_key(est.id, key) if journal else []
-        take = live_take(takes)
-        if est.id in rerolls and take is not None and take.state is TakeState.DOWNLOADED:
-            variant += 1
-            params = shot_params(spec, checked.base_dir, frames.get(parent) if parent else None, variant)
-            key, take = shot_key(params), None
-            variants[est.id] = variant
-        decision = _one(est.id, est.usd, key, take, params, journal, run_dir, est.id in variants)
+        variant = journal.variant(est.id) if journal else 0
+        if est.id in drops and journal is not None:
+            variant = variants[est.id] = dropped_variant(journal, est.id, variant)
+        decision = decide_shot(est, spec, checked.base_dir, frames.get(parent) if parent else None, journal,
+                               run_dir, variant, reroll=est.id in rerolls)
+        if decision.variant != variant:
+            variants[est.id] = decision.variant
         frames[est.id] = _known_frame(decision, run_dir)
         out.append(decision)
     return Decisions(tuple(out), variants)
+
+
+def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame: str | None, journal: Journal | None,
+                run_dir: RunDir, variant: int, *, reroll: bool = False) -> Decision:
+    """One shot's decision, its parent's last frame (sha) known; `reroll` makes it again with a new seed when it
+    has a finished take."""
+    params = shot_params(spec, base_dir, parent_frame, variant)
+    key = shot_key(params)
+    take = live_take(journal.of_key(est.id, key)) if journal else None
+    if reroll and take is not None and take.state is TakeState.DOWNLOADED:
+        variant += 1
+        params = shot_params(spec, base_dir, parent_frame, variant)
+        key = shot_key(params)
+        return Decision(est.id, Action.GENERATE, "reroll: a new seed", est.usd, key, None, params, variant, est.cost)
+    action, reason, pays = _action(est.id, key, take, params, journal, run_dir)
+    return Decision(est.id, action, reason, est.usd if pays else 0.0, key, take, params, variant,
+                    est.cost if pays else Decimal(0))
+
+
+def dropped_variant(journal: Journal, shot: str, current: int) -> int:
+    """The reroll number before `current` whose take finished (0, the original, when none did)."""
+    finished = {int(t.params.get("variant", 0)) for t in journal.takes(shot) if t.state is TakeState.DOWNLOADED}
+    return max((v for v in finished if v < current), default=0)
 
 
 def _known_frame(decision: Decision, run_dir: RunDir) -> str | None:
@@ -101,27 +141,24 @@ def _known_frame(decision: Decision, run_dir: RunDir) -> str | None:
     return take.frame_sha if frame.is_file() and sha256_path(frame) == take.frame_sha else None
 
 
-def _one(shot: str, usd: float, key: str, take: Take | None, params: dict[str, object], journal: Journal | None,
-         run_dir: RunDir, rerolled: bool) -> Decision:
-    if rerolled:
-        return Decision(shot, Action.GENERATE, "reroll: a new seed", usd, key, None)
+def _action(shot: str, key: str, take: Take | None, params: Params, journal: Journal | None,
+            run_dir: RunDir) -> tuple[Action, str, bool]:
+    """(action, reason, whether it will pay for a new task)."""
     if take is not None:
         if take.state is TakeState.DOWNLOADED:
             if take_intact(take, run_dir):
-                return Decision(shot, Action.REUSE, f"unchanged (task {take.task_id})", 0.0, key, take)
-            return Decision(shot, Action.RESUME, f"files damaged or missing: download task {take.task_id} again",
-                            0.0, key, take)
+                return Action.REUSE, f"unchanged (task {take.task_id})", False
+            return Action.RESUME, f"files damaged or missing: download task {take.task_id} again", False
         if take.state is TakeState.INTENT:
-            return Decision(shot, Action.RESUME, "interrupted inside its create call: reconcile through the list "
-                            "endpoint, create only if no task exists", usd, key, take)
-        return Decision(shot, Action.RESUME, f"task {take.task_id} {take.state.value}: "
-                        f"{'download it' if take.state is TakeState.SUCCEEDED else 'poll it'}", 0.0, key, take)
+            return (Action.RESUME, "interrupted inside its create call: reconcile through the list endpoint, "
+                    "create only if no task exists", True)
+        doing = "download it" if take.state is TakeState.SUCCEEDED else "poll it"
+        return Action.RESUME, f"task {take.task_id} {take.state.value}: {doing}", False
     earlier = journal.takes(shot) if journal else []
     if not earlier:
-        return Decision(shot, Action.GENERATE, "new shot", usd, key, None)
+        return Action.GENERATE, "new shot", True
     last = earlier[-1]
     if last.key == key:
-        return Decision(shot, Action.GENERATE, f"last attempt {last.state.value}: {last.error_code or ''}".rstrip(": "),
-                        usd, key, None)
+        return Action.GENERATE, f"last attempt {last.state.value}: {last.error_code or ''}".rstrip(": "), True
     changed = changed_fields(last.params, params)
-    return Decision(shot, Action.GENERATE, f"{', '.join(changed) or 'parameters'} changed", usd, key, None)
+    return Action.GENERATE, f"{', '.join(changed) or 'parameters'} changed", True

@@ -1,7 +1,8 @@
 """Run events: one record per step, appended to `events.jsonl` and handed to whoever watches (table, JSON lines).
 
-Kinds: run_started, reused, submitted, running, succeeded, downloaded, retrying, failed, blocked, assembled,
-run_finished. Every event has `event`, `time` (unix seconds) and, for shot events, `shot`.
+Kinds: run_started, reused, submitted, running, succeeded, downloaded, retrying, throttled (a 429 the client rides
+out; the in-flight limit shrinks), failed, blocked, assembled, run_finished. Every event has `event`, `time` (unix
+seconds) and, for shot events, `shot`.
 """
 
 from __future__ import annotations

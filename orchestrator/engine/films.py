@@ -97,35 +97,46 @@ class FilmMaker:
         names = [n for n, ids in self.checked.outputs.items() if all(i in clips for i in ids)]
         if not names:
             return None
-        signature = self._signature(names, clips)
-        if self._up_to_date(names, signature):
+        signatures = {n: film_signature(self.checked, n, clips, self.sizes[n], self.settings) for n in names}
+        if self._up_to_date(signatures):
             return None
         entries = {name: output_entries(self.checked, name, clips) for name in names}
         films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
                                      sizes={n: self.sizes[n] for n in names})
-        self.journal.set_meta("films", json.dumps({
-            "signature": signature,
-            "files": {n: sha256_path(f.film.path) for n, f in films.films.items()},
-        }))
+        made = stored_films(self.journal)
+        made.update({n: {"signature": signatures[n], "sha": sha256_path(f.film.path)} for n, f in films.films.items()})
+        self.journal.set_meta(FILMS_META, json.dumps(made, sort_keys=True))
         return films
 
-    def _signature(self, names: list[str], clips: dict[str, Path]) -> str:
-        recipe = {
-            "v": CACHE_VERSION, "settings": {k: str(v) for k, v in asdict(self.settings).items()},
-            "soundtrack": sha256_path(self.settings.soundtrack) if self.settings.soundtrack else None,
-            "outputs": {n: [(e.shot_id, sha256_path(e.path), e.chained) for e in
-                            output_entries(self.checked, n, clips)] for n in names},
-            "sizes": {n: self.sizes[n] for n in names},
-        }
-        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
-
-    def _up_to_date(self, names: list[str], signature: str) -> bool:
-        stored = json.loads(self.journal.meta("films") or "{}")
-        if stored.get("signature") != signature:
-            return False
+    def _up_to_date(self, signatures: dict[str, str]) -> bool:
         if not (self.run_dir.root / REPORT_NAME).is_file() or not (self.run_dir.root / SHEET_NAME).is_file():
             return False
-        files = stored.get("files", {})
-        return all(self.run_dir.film(n).is_file() and sha256_path(self.run_dir.film(n)) == files.get(n)
-                   for n in names)
+        stored = stored_films(self.journal)
+        return all(film_is_current(self.run_dir.film(n), stored.get(n), sig) for n, sig in signatures.items())
 
+
+FILMS_META = "films.v2"  # output -> {"signature": what the film was made from, "sha": the film's bytes}
+
+
+def stored_films(journal: Journal) -> dict[str, dict[str, str]]:
+    """What each film was last made from, as the journal recorded it."""
+    made = json.loads(journal.meta(FILMS_META) or "{}")
+    return made if isinstance(made, dict) else {}
+
+
+def film_is_current(path: Path, stored: dict[str, str] | None, signature: str) -> bool:
+    """Whether the film on disk is the one made from `signature` (and nobody replaced it since)."""
+    return (stored is not None and stored.get("signature") == signature and path.is_file()
+            and sha256_path(path) == stored.get("sha"))
+
+
+def film_signature(checked: CheckedStoryboard, name: str, clips: dict[str, Path], size: tuple[int, int],
+                   settings: AssemblySettings) -> str:
+    """What one film is made from: its clips' bytes in order, its joins, its size and the assembly settings."""
+    recipe = {
+        "v": CACHE_VERSION, "settings": {k: str(v) for k, v in asdict(settings).items()},
+        "soundtrack": sha256_path(settings.soundtrack) if settings.soundtrack else None,
+        "entries": [(e.shot_id, sha256_path(e.path), e.chained) for e in output_entries(checked, name, clips)],
+        "size": size,
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()

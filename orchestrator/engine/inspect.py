@@ -4,18 +4,25 @@ clips (no provider calls)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.api.client import ArkClient
 from orchestrator.api.errors import ApiError
 from orchestrator.api.types import TaskStatus
 from orchestrator.engine.decide import Action
-from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.films import (
+    FilmMaker,
+    assembly_settings,
+    film_is_current,
+    film_signature,
+    output_sizes,
+    stored_films,
+)
 from orchestrator.engine.journal import Journal, Take, TakeState
 from orchestrator.engine.run import RunOptions, prepare
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, OrchestratorError
 from orchestrator.storyboard.validate import check_file
 
 
@@ -46,24 +53,29 @@ class RunStatus:
     tokens: int
     usd: float
     last_run: dict[str, object] | None
+    stale: dict[str, str] = field(default_factory=dict)  # film -> why it no longer matches the storyboard
 
 
-def locate(target: Path, out: Path | None) -> RunDir:
-    """The run directory named by a path: the directory itself, or the run of a storyboard file."""
+def locate(target: Path, out: Path | None, *, check: bool = True) -> RunDir:
+    """The run directory named by a path: the directory itself, or the run of a storyboard file. With `check`, its
+    journal must be whole (JournalDamaged names the recovery otherwise)."""
     if target.is_dir():
-        if not (target / "journal.sqlite").is_file():
+        run_dir = RunDir(target)
+        if not (run_dir.journal.exists() or (target / "shots").is_dir()):
             raise ConfigError(f"{target}: not a run directory (no journal.sqlite)")
-        return RunDir(target)
-    if target.is_file():
+    elif target.is_file():
         run_dir = run_dir_for(check_file(target, str(target)).name, out)
-        if not run_dir.journal.is_file():
+        if not (run_dir.journal.exists() or (run_dir.root / "shots").is_dir()):
             raise ConfigError(f"{target}: no run yet (looked in {run_dir.root})")
-        return run_dir
-    raise ConfigError(f"{target}: no such file or directory")
+    else:
+        raise ConfigError(f"{target}: no such file or directory")
+    if check:
+        run_dir.check_journal(str(target))
+    return run_dir
 
 
 def status(run_dir: RunDir) -> RunStatus:
-    """What the journal says about every shot and film."""
+    """What the journal says about every shot and film; a film that no longer matches the storyboard is stale."""
     journal = Journal(run_dir.journal)
     try:
         by_shot: dict[str, list[Take]] = {}
@@ -72,9 +84,42 @@ def status(run_dir: RunDir) -> RunStatus:
         shots = [_shot_status(run_dir, takes) for takes in by_shot.values()]
         films = {p.stem: str(p) for p in sorted((run_dir.root / "outputs").glob("*.mp4"))}
         return RunStatus(str(run_dir.root), journal.meta("storyboard"), shots, films,
-                         sum(s.tokens for s in shots), round(sum(s.usd for s in shots), 4), journal.last_run())
+                         sum(s.tokens for s in shots), round(sum(s.usd for s in shots), 4), journal.last_run(),
+                         _stale(run_dir, journal, list(films)))
     finally:
         journal.close()
+
+
+def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str]:
+    """For each film on disk that the storyboard, as it is now, would not make the same: why."""
+    if not films:
+        return {}
+    source = journal.meta("storyboard")
+    try:
+        if source is None:
+            raise ConfigError("the journal does not name its storyboard")
+        checked = check_file(Path(source), source)
+        prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal)
+    except OrchestratorError as exc:
+        return {name: f"cannot tell: {str(exc).splitlines()[0]}" for name in films}
+    stored = stored_films(journal)
+    sizes = output_sizes(checked, prepared.plan)
+    settings = assembly_settings(checked)
+    stale: dict[str, str] = {}
+    for name in films:
+        if name not in checked.outputs:
+            stale[name] = "no longer an output of the storyboard"
+            continue
+        pending = [d.shot for d in prepared.decisions.shots
+                   if d.shot in checked.outputs[name] and d.action is not Action.REUSE]
+        if pending:
+            stale[name] = f"{', '.join(pending)} changed or not finished: run again to remake it"
+            continue
+        clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots}
+        signature = film_signature(checked, name, clips, sizes[name], settings)
+        if not film_is_current(run_dir.film(name), stored.get(name), signature):
+            stale[name] = "made from other clips or settings than the storyboard's now: run again to remake it"
+    return stale
 
 
 def _shot_status(run_dir: RunDir, takes: list[Take]) -> ShotStatus:
@@ -100,7 +145,8 @@ async def cancel(run_dir: RunDir, client: ArkClient) -> list[str]:
     """Cancel every queued task of the run and journal it; one line per task touched."""
     lines: list[str] = []
     with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
+        run_dir.check_journal(str(run_dir.root))
+        journal = Journal(run_dir.journal, mirror=run_dir.mirror)
         try:
             for take in journal.takes():
                 if take.state is not TakeState.SUBMITTED or take.task_id is None:
@@ -127,7 +173,8 @@ async def _cancel_one(journal: Journal, client: ArkClient, take: Take) -> str:
 async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Path]:
     """The films again from the finished clips, with the storyboard's current `assembly:` settings."""
     with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
+        run_dir.check_journal(str(run_dir.root))
+        journal = Journal(run_dir.journal, mirror=run_dir.mirror)
         try:
             source = journal.meta("storyboard")
             if source is None:

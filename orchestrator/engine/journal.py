@@ -7,6 +7,9 @@ match. Each write is one autocommitted statement in WAL mode, so a SIGKILL never
 record. Only the intent is also synced to the disk (`synchronous=FULL`) before the create call, so that even a
 power loss cannot forget a create that may have happened; every later write can be redone from the provider (a
 lost task id is reconciled, a lost download fetched again), so those skip the ~6 ms sync (`synchronous=NORMAL`).
+
+Every write of a take is also handed to an optional mirror (`TakeMirror`): the run keeps a copy of each take beside its
+files, so a journal that is lost or damaged can be rebuilt (`orchestrator.engine.recover`) instead of paying again.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from orchestrator.engine.keys import Params, canonical
 
 JOURNAL_NAME = "journal.sqlite"
 JOURNAL_VERSION = 1
+# Columns added after version 1 shipped; an older journal gets them on open (ALTER TABLE keeps every row).
+_ADDED_COLUMNS = {"posts": "INTEGER NOT NULL DEFAULT 0", "finished_at": "REAL"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,7 +57,9 @@ CREATE TABLE IF NOT EXISTS takes (
     clip_sha TEXT,
     clip_size INTEGER,
     polls INTEGER NOT NULL DEFAULT 0,
-    run INTEGER NOT NULL
+    run INTEGER NOT NULL,
+    posts INTEGER NOT NULL DEFAULT 0,
+    finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS takes_by_shot ON takes (shot, key);
 CREATE TABLE IF NOT EXISTS variants (shot TEXT PRIMARY KEY, n INTEGER NOT NULL);
@@ -112,24 +120,39 @@ class Take:
     clip_size: int | None
     polls: int
     run: int
+    posts: int = 0  # POST requests made for it (bounded by retry.CREATE_POSTS)
+    finished_at: float | None = None  # when the provider finished the task (its clock): result URLs age from here
 
     @property
     def folder_name(self) -> str:
         """`<key12>`: the take's folder under `shots/<id>/`."""
         return self.key[:12]
 
+    def record(self) -> dict[str, Any]:
+        """The take as plain JSON data (what the mirror keeps and recovery reads back)."""
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+
+TakeMirror = Callable[[Take], None]
 
 class Journal:
     """The run directory's journal; one per process, used from one thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mirror: TakeMirror | None = None) -> None:
         self.path = path
+        self.mirror = mirror
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        have = {str(r["name"]) for r in self._db.execute("PRAGMA table_info(takes)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE takes ADD COLUMN {column} {kind}")
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(JOURNAL_VERSION),))
 
     def close(self) -> None:
@@ -174,6 +197,17 @@ class Journal:
         """Record a reroll."""
         self._db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?)", (shot, n))
 
+    # -- what the provider turned out to do ------------------------------------------------------------------------
+
+    def seed_echo(self, model: str) -> bool | None:
+        """Whether tasks of this model were seen to report the seed they were sent (None: not seen yet)."""
+        value = self.meta(f"seed_echo:{model}")
+        return None if value is None else value == "1"
+
+    def set_seed_echo(self, model: str, echoed: bool) -> None:
+        """Remember whether a task of this model reported the seed it was sent."""
+        self.set_meta(f"seed_echo:{model}", "1" if echoed else "0")
+
     # -- takes -----------------------------------------------------------------------------------------------------
 
     def add_intent(self, shot: str, key: str, params: Params, attempt: int, seed: int, request: dict[str, Any],
@@ -190,17 +224,18 @@ class Journal:
         finally:
             self._db.execute("PRAGMA synchronous=NORMAL")
         assert cur.lastrowid is not None
-        return self.take(cur.lastrowid)
+        return self._mirrored(cur.lastrowid)
 
     def set_submitted(self, take: int, task_id: str) -> Take:
         """The create call returned (or reconciliation found) this task id."""
         return self._update(take, state=TakeState.SUBMITTED, task_id=task_id)
 
     def set_succeeded(self, take: int, video_url: str | None, frame_url: str | None, tokens: int | None,
-                      usd: float | None) -> Take:
-        """The task succeeded: its URLs (fresh now) and what it cost."""
+                      usd: float | None, finished_at: float | None = None) -> Take:
+        """The task succeeded: its URLs, what it cost, and when the provider finished it (URLs age from then)."""
+        now = time.time()
         return self._update(take, state=TakeState.SUCCEEDED, video_url=video_url, frame_url=frame_url,
-                            urls_at=time.time(), tokens=tokens, usd=usd)
+                            urls_at=now, tokens=tokens, usd=usd, finished_at=finished_at or now)
 
     def set_urls(self, take: int, video_url: str | None, frame_url: str | None) -> Take:
         """Fresh URLs from getting the task again."""
@@ -222,6 +257,11 @@ class Journal:
     def add_polls(self, take: int, count: int) -> None:
         """Count status requests made for this take."""
         self._db.execute("UPDATE takes SET polls = polls + ? WHERE id = ?", (count, take))
+
+    def add_posts(self, take: int, count: int) -> Take:
+        """Count create requests made for this take."""
+        self._db.execute("UPDATE takes SET posts = posts + ? WHERE id = ?", (count, take))
+        return self._mirrored(take)
 
     def take(self, take_id: int) -> Take:
         """One take by row id."""
@@ -250,7 +290,32 @@ class Journal:
         fields["updated_at"] = time.time()
         names = ", ".join(f"{name} = ?" for name in fields)
         self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*fields.values(), take))
-        return self.take(take)
+        return self._mirrored(take)
+
+    def _mirrored(self, take_id: int) -> Take:
+        take = self.take(take_id)
+        if self.mirror is not None:
+            self.mirror(take)
+        return take
+
+    def restore(self, record: dict[str, Any]) -> Take:
+        """Insert a take from its mirror record (recovery); its row id is new, everything else as recorded."""
+        data = {k: v for k, v in record.items() if k != "id" and k in _COLUMNS}
+        data["params"] = canonical(data["params"])
+        data["request"] = json.dumps(data["request"], sort_keys=True)
+        names = ", ".join(data)
+        cur = self._db.execute(f"INSERT INTO takes ({names}) VALUES ({', '.join('?' for _ in data)})",
+                               tuple(data.values()))
+        assert cur.lastrowid is not None
+        return self.take(cur.lastrowid)
+
+    def restore_run(self, run: int, storyboard: str, started_at: float) -> None:
+        """Record a run number that recovered takes refer to, so new runs are numbered after it."""
+        self._db.execute("INSERT OR IGNORE INTO runs (id, storyboard, started_at, summary) VALUES (?, ?, ?, ?)",
+                         (run, storyboard, started_at, json.dumps({"recovered": True})))
+
+
+_COLUMNS = frozenset(Take.__dataclass_fields__)
 
 
 def live_take(takes: list[Take]) -> Take | None:

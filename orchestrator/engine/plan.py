@@ -5,6 +5,7 @@ beyond reading image headers the checker has already read.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from itertools import pairwise
 
 import networkx as nx
@@ -32,10 +33,11 @@ class ShotEstimate:
     seconds: float
     frames: int
     tokens: int
-    usd: float
+    usd: float  # for display: `cost` rounded to 4 places
     price_confirmed: bool
     chain_seconds: float  # this shot plus its longest line of descendants: the scheduler runs long chains first
     notes: tuple[str, ...]
+    cost: Decimal = Decimal(0)  # exact USD: tokens x the price per 1M tokens, never rounded (budgets compare this)
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,14 @@ class Plan:
     prices_confirmed: bool
 
     @property
+    def cost(self) -> Decimal:
+        """The exact estimate (what `usd` shows rounded to cents)."""
+        return sum((s.cost for s in self.shots), Decimal(0))
+
+    @property
     def over_budget(self) -> bool:
-        """True when the estimate exceeds the budget."""
-        return self.budget_usd is not None and self.usd > self.budget_usd
+        """True when the exact estimate exceeds the budget."""
+        return self.budget_usd is not None and self.cost > dollars(self.budget_usd)
 
 
 def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget_usd: float | None = None) -> Plan:
@@ -88,7 +95,7 @@ def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budge
     outputs = tuple(_output(name, ids, checked, by_id) for name, ids in checked.outputs.items())
     return Plan(
         name=checked.name, shots=shots, outputs=outputs,
-        tokens=sum(s.tokens for s in shots), usd=round(sum(s.usd for s in shots), 2),
+        tokens=sum(s.tokens for s in shots), usd=float(round(sum((s.cost for s in shots), Decimal(0)), 2)),
         budget_usd=budget_usd if budget_usd is not None else checked.storyboard.budget_usd,
         prices_confirmed=all(s.price_confirmed for s in shots),
     )
@@ -115,14 +122,14 @@ def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int
         notes.append(f"reference videos priced at the {longest:g} s maximum input length")
     tokens = m.estimate_tokens(width, height, billed_frames)
     price = _price(spec, model, book)
-    rate = _rate(spec, price)
+    cost = tokens * _rate(spec, price) / 1_000_000
     if not price.confirmed:
         notes.append(f"price unconfirmed: {price.source}")
     return ShotEstimate(
         order=0, id=spec.id, parent=spec.shot.after, model=model.id, resolution=spec.resolution,
         ratio=spec.ratio, width=width, height=height, seconds=round((frames - 1) / m.FPS, 3), frames=frames,
-        tokens=tokens, usd=round(tokens * rate / 1e6, 4), price_confirmed=price.confirmed, chain_seconds=0.0,
-        notes=tuple(notes),
+        tokens=tokens, usd=float(round(cost, 4)), price_confirmed=price.confirmed, chain_seconds=0.0,
+        notes=tuple(notes), cost=cost,
     )
 
 
@@ -157,7 +164,7 @@ def _price(spec: ShotSpec, model: ModelSpec, book: PriceBook) -> Price:
     return found
 
 
-def _rate(spec: ShotSpec, price: Price) -> float:
+def _rate(spec: ShotSpec, price: Price) -> Decimal:
     refs = spec.shot.references
     if refs and refs.videos and price.video_input_usd_per_mtok is not None:
         rate = price.video_input_usd_per_mtok
@@ -165,7 +172,12 @@ def _rate(spec: ShotSpec, price: Price) -> float:
         rate = price.silent_usd_per_mtok
     else:
         rate = price.usd_per_mtok
-    return rate * (m.FLEX_PRICE_FACTOR if spec.service_tier == "flex" else 1.0)
+    return dollars(rate) * (dollars(m.FLEX_PRICE_FACTOR) if spec.service_tier == "flex" else 1)
+
+
+def dollars(amount: float | Decimal) -> Decimal:
+    """An amount as an exact decimal, as written (0.85 is 0.85, not the nearest binary fraction)."""
+    return amount if isinstance(amount, Decimal) else Decimal(repr(float(amount)))
 
 
 def _chain_seconds(checked: CheckedStoryboard, seconds: dict[str, float]) -> dict[str, float]:
@@ -187,5 +199,6 @@ def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[s
     unique = list(dict.fromkeys(ids))
     return OutputEstimate(
         name=name, shots=tuple(ids), seconds=round(seconds, 3),
-        tokens=sum(by_id[i].tokens for i in unique), usd=round(sum(by_id[i].usd for i in unique), 2),
+        tokens=sum(by_id[i].tokens for i in unique),
+        usd=float(round(sum((by_id[i].cost for i in unique), Decimal(0)), 2)),
     )

@@ -5,23 +5,28 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import networkx as nx
 
+from orchestrator.api.errors import ApiError
 from orchestrator.assembly.films import FilmSet
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import PriceBook
 from orchestrator.engine.backend import Backend
-from orchestrator.engine.decide import Action, Decisions, decide
+from orchestrator.engine.context import Budget, ShotContext, ShotFailed
+from orchestrator.engine.decide import Action, Decision, Decisions, decide, decide_shot
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.gate import CreateGate
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
-from orchestrator.engine.plan import Plan, make_plan
+from orchestrator.engine.plan import Plan, dollars, make_plan
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
-from orchestrator.engine.shot import Budget, Handoff, ShotContext, ShotFailed, ShotOutcome, ShotRunner
+from orchestrator.engine.settle import settle_intents
+from orchestrator.engine.shot import Handoff, ShotOutcome, ShotRunner
 from orchestrator.errors import BudgetExceeded, ConfigError
 from orchestrator.storyboard.validate import CheckedStoryboard
 
@@ -36,6 +41,7 @@ class RunOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     budget_usd: float | None = None
     rerolls: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()  # shots whose newest reroll is given up (back to the take before it)
     only: tuple[str, ...] = ()
     keep_going: bool = False
     max_attempts: int = 3
@@ -43,6 +49,7 @@ class RunOptions:
     rng: random.Random = field(default_factory=random.Random)
     assemble: bool = True  # False: clips only (programs that assemble later, load tests)
     limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
+    gate: CreateGate | None = None  # likewise: keeps their creates apart on the provider's list
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,14 @@ class Prepared:
     selected: tuple[str, ...]  # shots this run touches, in plan order
 
     @property
+    def cost_to_generate(self) -> Decimal:
+        """What the selected shots will commit, exactly."""
+        return sum((self.decisions.of(s).cost for s in self.selected), Decimal(0))
+
+    @property
     def usd_to_generate(self) -> float:
-        """What the selected shots will commit."""
-        return round(sum(self.decisions.of(s).usd for s in self.selected), 2)
+        """What the selected shots will commit, for display."""
+        return float(round(self.cost_to_generate, 2))
 
 
 @dataclass
@@ -85,14 +97,17 @@ class RunResult:
 
 def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
     """Plan and decide (reads the journal, calls nobody); unknown --reroll/--only ids are input errors."""
-    for flag, ids in (("--reroll", options.rerolls), ("--only", options.only)):
+    for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only)):
         unknown = [i for i in ids if i not in checked.specs]
         if unknown:
             raise ConfigError(f"{flag} {', '.join(unknown)}: no such shot in {checked.path} "
                               f"({', '.join(checked.specs)})")
     plan = make_plan(checked, options.prices, options.budget_usd)
     run_dir = run_dir_for(checked.name, options.out)
-    decisions = decide(checked, plan, journal, run_dir, options.rerolls)
+    both = set(options.rerolls) & set(options.drops)
+    if both:
+        raise ConfigError(f"--reroll and --drop-reroll both name {', '.join(sorted(both))}: choose one")
+    decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops)
     wanted = set(checked.specs)
     if options.only:
         wanted = set(options.only).union(*(nx.ancestors(checked.graph, s) for s in options.only))
@@ -102,14 +117,16 @@ def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | 
 def check_budget(prepared: Prepared, flag_given: bool) -> None:
     """Refuse (exit 3) when what this run would generate costs more than the budget."""
     budget = prepared.plan.budget_usd
-    if budget is not None and prepared.usd_to_generate > budget + 1e-9:
+    if budget is not None and prepared.cost_to_generate > dollars(budget):
         source = "--budget" if flag_given else f"budget_usd in {prepared.checked.path}"
-        raise BudgetExceeded(prepared.usd_to_generate, budget, source)
+        raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source)
 
 
-def open_journal(run_dir: RunDir) -> Journal | None:
-    """The run directory's journal if it exists (for plan/status, which must not create one)."""
-    return Journal(run_dir.journal) if run_dir.journal.is_file() else None
+def open_journal(run_dir: RunDir, hint: str) -> Journal | None:
+    """The run directory's journal if it exists (for plan/status, which must not create one); a damaged one beside
+    paid takes is refused (JournalDamaged), never read as "nothing done yet"."""
+    run_dir.check_journal(hint)
+    return Journal(run_dir.journal) if run_dir.journal.is_file() and run_dir.journal.stat().st_size else None
 
 
 async def run_storyboard(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
@@ -118,7 +135,8 @@ async def run_storyboard(checked: CheckedStoryboard, backend: Backend, options: 
     the budget check and before the first paid call."""
     run_dir = run_dir_for(checked.name, options.out)
     with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
+        run_dir.check_journal(str(checked.path))
+        journal = Journal(run_dir.journal, mirror=run_dir.mirror)
         try:
             return await _locked_run(checked, backend, options, events, journal, confirm)
         finally:
@@ -141,22 +159,29 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 decisions={d.shot: d.action.value for d in prepared.decisions.shots if d.shot in prepared.selected})
     ctx = ShotContext(
         client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
-        events=events, limit=options.limit or AdaptiveLimit(options.concurrency), budget=Budget(plan.budget_usd),
-        estimates={s.id: s for s in plan.shots}, polls=backend.polls, max_attempts=options.max_attempts,
-        rng=options.rng, keep_going=options.keep_going,
+        events=events, limit=options.limit or AdaptiveLimit(options.concurrency),
+        budget=Budget(None if plan.budget_usd is None else dollars(plan.budget_usd)),
+        estimates={s.id: s for s in plan.shots}, gate=options.gate or CreateGate(), polls=backend.polls,
+        max_attempts=options.max_attempts, rng=options.rng, keep_going=options.keep_going,
     )
-    backend.client.on_rate_limited = lambda _exc: ctx.limit.throttled()
+    def throttled(exc: ApiError) -> None:  # the client rides out the 429 itself; we only slow down and say so
+        ctx.limit.throttled()
+        events.emit("throttled", reason=f"{exc.method or ''} {exc.code or exc.status}".strip(), limit=ctx.limit.limit)
+
+    backend.client.on_rate_limited = throttled
     # One limit for every ffmpeg of the run: early normalisation and crossfades while shots generate, the films
     # at the end, and the checks of downloaded clips.
     with ffmpeg_slots():
         maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
 
         async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
-            outcome = await ShotRunner(ctx, checked.specs[shot], parent).run(publish)
+            decision = _settled(prepared, journal, shot, parent)
+            outcome = await ShotRunner(ctx, checked.specs[shot], decision, parent).run(publish)
             if not outcome.reused and options.assemble:
                 maker.clip_ready(shot, outcome.clip)
             return outcome
 
+        await settle_intents(ctx)  # before any create: only then can the list tell this run's creates apart
         parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
         graph = await run_graph(list(prepared.selected), parent_of, one)
         failed = {s: _reason(e) for s, e in graph.failed.items()}
@@ -176,6 +201,18 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
                 failed=failed, blocked=blocked, usd=result.usd, tokens=result.tokens, lowest_limit=ctx.limit.lowest)
     return result
+
+
+def _settled(prepared: Prepared, journal: Journal, shot: str, parent: Handoff | None) -> Decision:
+    """The plan's decision for a shot; for one that waited on its parent's new frame, decided now with the same
+    function the plan uses."""
+    decision = prepared.decisions.of(shot)
+    if decision.settled:
+        return decision
+    checked = prepared.checked
+    est = next(s for s in prepared.plan.shots if s.id == shot)
+    return decide_shot(est, checked.specs[shot], checked.base_dir, parent.sha if parent else None, journal,
+                       prepared.run_dir, journal.variant(shot))
 
 
 def _reason(exc: BaseException) -> str:

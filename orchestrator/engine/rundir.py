@@ -1,28 +1,42 @@
-"""The run directory (DESIGN.md §5): where each file of a run lives, and the lock that keeps it to one process.
+"""The run directory (DESIGN.md §5): where each file of a run lives, the lock that keeps it to one process, and the
+check that its journal is whole before anything trusts it.
 
-    <out>/<name>/journal.sqlite  shots/<id>/<key12>/{clip.mp4,last_frame.png,task.json}  cache/
+    <out>/<name>/journal.sqlite  shots/<id>/<key12>/{clip.mp4,last_frame.png,task.json,take-<n>.json}  cache/
                  outputs/<output>.mp4  report.json  contact_sheet.png  events.jsonl  .lock
+
+The lock is an flock on the run directory itself, which cannot be unlinked from under a live run the way a lock file
+can (a deleted `.lock` once let a second process pay for the same shots). `.lock` only says who holds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import json
 import os
+import socket
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
-from orchestrator.engine.journal import JOURNAL_NAME
+from orchestrator.assembly.temp import temporary
+from orchestrator.engine.journal import JOURNAL_NAME, Take
 from orchestrator.errors import InputError
 
 DEFAULT_OUT = Path("runs")
 CLIP_NAME, FRAME_NAME, TASK_NAME = "clip.mp4", "last_frame.png", "task.json"
 LOCK_NAME = ".lock"
+TAKE_RECORD = "take-{attempt}.json"  # a take's mirror of its journal row, beside its files
 
 
 class RunDirBusy(InputError):
     """Another process holds the run directory's lock."""
+
+
+class JournalDamaged(InputError):
+    """The journal is missing, empty or unreadable while the run directory holds takes already paid for."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,55 @@ class RunDir:
         """An output's finished film."""
         return self.root / "outputs" / f"{output}.mp4"
 
+    def take_record(self, shot: str, key: str, attempt: int) -> Path:
+        """A take's mirror of its journal row (what `orchestrator recover` rebuilds the journal from)."""
+        return self.take_dir(shot, key) / TAKE_RECORD.format(attempt=attempt)
+
+    def take_records(self) -> list[Path]:
+        """Every take mirror under shots/."""
+        return sorted((self.root / "shots").glob("*/*/take-*.json"))
+
+    def mirror(self, take: Take) -> None:
+        """Write a take's record beside its files, atomically (the journal's `TakeMirror`)."""
+        path = self.take_record(take.shot, take.key, take.attempt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with temporary(path) as tmp:
+            tmp.write_text(json.dumps(take.record(), sort_keys=True), encoding="utf-8")
+            tmp.replace(path)
+
+    def check_journal(self, hint: str) -> None:
+        """Refuse a journal that is missing, empty or unreadable while shots/ holds takes: trusting it would pay for
+        them again and overwrite their files. `hint` is how the user names this run in a command."""
+        problem = journal_problem(self.journal)
+        if problem is None:
+            return
+        paid = len(self.take_records()) or sum(1 for _ in (self.root / "shots").glob("*/*/clip.mp4"))
+        if paid == 0 and problem in ("missing", "empty"):
+            return  # nothing was ever done here: a new journal is right
+        raise JournalDamaged(f"{self.root}: the journal {JOURNAL_NAME} is {problem}, but shots/ holds {paid} take(s) "
+                             f"of earlier runs; rebuild it from them with `orchestrator recover {hint}` (no provider "
+                             f"call), or move {self.root} away to start over")
+
+
+def journal_problem(path: Path) -> str | None:
+    """Why a journal cannot be trusted ("missing", "empty", "unreadable: ..."), or None when it is whole."""
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size == 0:
+        return "empty"
+    try:
+        # Read-write on purpose: a read-only open fails on a WAL journal whose -shm file a crash left missing.
+        with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as db:
+            check = db.execute("PRAGMA quick_check").fetchone()
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        return f"unreadable ({exc})"
+    if check is None or check[0] != "ok":
+        return f"damaged ({check[0] if check else 'no answer'})"
+    if not {"takes", "meta", "runs"} <= tables:
+        return "not a journal of this tool (tables missing)"
+    return None
+
 
 def run_dir_for(name: str, out: Path | None) -> RunDir:
     """`<out>/<name>`, by default `runs/<name>`."""
@@ -73,37 +136,45 @@ def run_dir_for(name: str, out: Path | None) -> RunDir:
 
 
 class RunLock:
-    """An exclusive lock on a run directory, released when the process ends however it ends (flock)."""
+    """An exclusive lock on a run directory, released when the process ends however it ends (flock on the
+    directory: deleting `.lock` does not free it)."""
 
     def __init__(self, run_dir: RunDir) -> None:
+        self.root = run_dir.root
         self.path = run_dir.root / LOCK_NAME
-        self._fh: IO[str] | None = None
+        self._fd: int | None = None
 
     def acquire(self) -> RunLock:
         """Take the lock or raise RunDirBusy naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            raise RunDirBusy(f"{self.path.parent}: in use by {holder}; wait for it to finish or stop it "
+            os.close(fd)
+            raise RunDirBusy(f"{self.root}: in use by {self._holder()}; wait for it to finish or stop it "
                              "(Ctrl-C), then run again") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"process {os.getpid()}")
-        fh.flush()
-        self._fh = fh
+        self._fd = fd
+        owner = f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        with temporary(self.path) as tmp:
+            tmp.write_text(owner + "\n", encoding="utf-8")
+            tmp.replace(self.path)
         return self
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process (its .lock note was deleted)"
 
     def release(self) -> None:
         """Drop the lock."""
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()

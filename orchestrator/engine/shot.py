@@ -1,59 +1,42 @@
-"""One shot from request to verified files, journaled at every step so a crash anywhere resumes without paying twice.
+"""One shot from its decision to verified files: the driver of the take machine (`orchestrator.engine.take`).
 
-    intent (journal) -> create -> task id (journal) -> poll -> succeeded (journal) -> last frame (children go)
-    -> clip downloaded, hashed, strictly decoded (journal) -> normalised for its films (caller's hook)
+The machine decides; this module does the I/O each phase asks for (create, list, get, download), feeds back what
+happened, and records the machine's actions (journal, budget, progress) before the next I/O, so a crash anywhere
+leaves a journal the next run resumes without paying twice. It keeps no retry loop of its own: how often and how long
+come from `orchestrator.api.retry`.
 
-A create that may have reached the server is reconciled through the list endpoint, never resent blindly; a resumed
-intent is reconciled the same way before anything is created.
+Order of holds for a take that is or will be on the provider: an in-flight place (`AdaptiveLimit`), then, while the
+create's outcome is open, the turn of its echo signature (`CreateGate`), so the list can always tell our creates apart.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from orchestrator.api import retry as policy
-from orchestrator.api.client import CREATE_WINDOW_SLACK_S, ArkClient
-from orchestrator.api.errors import AmbiguousCreate, ApiError, DownloadFailed, NotFound, RateLimited
-from orchestrator.api.reconcile import reconcile
-from orchestrator.api.types import CreateTaskRequest, Task, TaskStatus
+from orchestrator.api.errors import AmbiguousCreate, ApiError, DownloadFailed, NotFound
+from orchestrator.api.types import CreateTaskRequest, ImageContent, Task
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.probe import probe
 from orchestrator.assembly.temp import sweep_temp, temporary
 from orchestrator.engine import request as build
-from orchestrator.engine.decide import take_intact
-from orchestrator.engine.events import EventLog
-from orchestrator.engine.journal import Journal, Take, TakeState, live_take
-from orchestrator.engine.keys import Params, sha256_path, shot_key, shot_params
-from orchestrator.engine.pacing import AdaptiveLimit, LatencyModel, PollSchedule
-from orchestrator.engine.plan import ShotEstimate
-from orchestrator.engine.rundir import CLIP_NAME, FRAME_NAME, TASK_NAME, RunDir
-from orchestrator.errors import OrchestratorError
+from orchestrator.engine import take as machine
+from orchestrator.engine.context import BudgetStop, ShotContext, ShotFailed
+from orchestrator.engine.decide import Action, Decision
+from orchestrator.engine.journal import Take, TakeState
+from orchestrator.engine.keys import sha256_path
+from orchestrator.engine.settle import cancel_suspects, look_for_task
+from orchestrator.engine.take import Life, Phase
 from orchestrator.models import SEED_MAX
 from orchestrator.storyboard.resolve import ShotSpec
 
-URL_FRESH_S = 20 * 3600.0  # result URLs live 24 h; past this, a last frame travels inline from the stored bytes
-CREATE_TRIES = 6  # rate-limit refusals of one create before the shot fails
-URL_REFRESHES = 3  # expired download URLs renewed by getting the task again
-
-
-class ShotFailed(OrchestratorError):
-    """A shot could not be produced; its descendants are blocked."""
-
-    def __init__(self, shot: str, reason: str, *, stops_run: bool = False) -> None:
-        self.shot = shot
-        self.reason = reason
-        self.stops_run = stops_run  # an account-wide refusal (auth, permission): every other create would fail too
-        super().__init__(f"{shot}: {reason}")
-
-
-class BudgetStop(ShotFailed):
-    """Submitting this shot (a retry) would pass the budget."""
+SUBMITTING = (Phase.CREATE, Phase.RECONCILE, Phase.CANCEL)  # the create's outcome is open: hold the gate
+ON_PROVIDER = (Phase.POLL, Phase.ASK_LIST)  # the task exists and is not finished: hold an in-flight place
+_FETCH_WORDS = ("download", "fetch", "timeout")  # how the provider says it could not get a URL we sent
 
 
 @dataclass(frozen=True)
@@ -64,11 +47,12 @@ class Handoff:
     sha: str
     path: Path
     url: str | None
-    url_at: float | None
+    finished_at: float | None  # when the provider finished the parent (URLs age from then)
 
-    def as_request_url(self, now: float) -> str:
-        """The provider's URL while fresh, else the exact stored bytes inline."""
-        if self.url and self.url_at is not None and now - self.url_at < URL_FRESH_S:
+    def as_request_url(self, now: float, inline: bool = False) -> str:
+        """The provider's URL while fresh (the documented pattern, and a frame the provider knows as its own),
+        else, or when `inline`, the exact stored bytes inline."""
+        if not inline and self.url and policy.url_fresh(self.finished_at, now):
             return self.url
         return build.image_data_url(self.path.read_bytes())
 
@@ -84,247 +68,304 @@ class ShotOutcome:
     reused: bool
 
 
-@dataclass
-class Budget:
-    """What this run may still commit; reservations are estimates, corrected to actual usage when known."""
-
-    limit_usd: float | None
-    committed_usd: float = 0.0
-
-    def reserve(self, shot: str, usd: float) -> None:
-        """Count a create against the budget, or raise BudgetStop."""
-        if self.limit_usd is not None and self.committed_usd + usd > self.limit_usd + 1e-9:
-            raise BudgetStop(shot, f"submitting it (${usd:.2f}) would pass the budget of ${self.limit_usd:.2f} "
-                                   f"(${self.committed_usd:.2f} committed by this run)")
-        self.committed_usd += usd
-
-    def settle(self, estimated: float, actual: float) -> None:
-        """Replace an estimate by what the provider billed (0 for a failed task: failures are not billed)."""
-        self.committed_usd += actual - estimated
-
-
-@dataclass
-class ShotContext:
-    """What every shot of one run shares."""
-
-    client: ArkClient
-    journal: Journal
-    run_dir: RunDir
-    base_dir: Path
-    run: int
-    events: EventLog
-    limit: AdaptiveLimit
-    budget: Budget
-    estimates: dict[str, ShotEstimate]
-    polls: PollSchedule = field(default_factory=PollSchedule)
-    latency: LatencyModel = field(default_factory=LatencyModel)
-    max_attempts: int = 3
-    rng: random.Random = field(default_factory=random.Random)
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    clock: Callable[[], float] = time.time
-    keep_going: bool = False
-    stopped: str | None = None  # set when an account-wide refusal stops new submissions
-
-    def variant_params(self, spec: ShotSpec, parent: Handoff | None) -> tuple[Params, str]:
-        """The shot's parameters and key, given its parent's frame."""
-        params = shot_params(spec, self.base_dir, parent.sha if parent else None, self.journal.variant(spec.id))
-        return params, shot_key(params)
-
-    def usd_for(self, shot: str, tokens: int | None) -> float:
-        """Dollars for billed tokens, at the rate the plan used for this shot."""
-        est = self.estimates[shot]
-        return round((tokens or 0) * est.usd / est.tokens, 4) if est.tokens else 0.0
-
-
 class ShotRunner:
-    """Runs one shot to a verified take, reusing or resuming what the journal already holds."""
+    """Runs one shot's decision to a verified take: reuse it, resume it, or make new takes."""
 
-    def __init__(self, ctx: ShotContext, spec: ShotSpec, parent: Handoff | None) -> None:
+    def __init__(self, ctx: ShotContext, spec: ShotSpec, decision: Decision, parent: Handoff | None) -> None:
+        assert decision.settled and decision.key is not None and decision.params is not None
         self.ctx = ctx
         self.spec = spec
+        self.decision = decision
         self.parent = parent
         self.id = spec.id
-        self.params, self.key = ctx.variant_params(spec, parent)
+        self.key = decision.key
+        self.params = decision.params
         self.estimate = ctx.estimates[spec.id]
         self.folder = ctx.run_dir.take_dir(self.id, self.key)
+        self._task: Task | None = None  # the newest look at the current take's task
+        self._halted = ""
+        self._created_here: str | None = None  # the task id the last create of this process answered
+        self._since: float | None = None  # when this process learnt the current task exists
+        self._looks: tuple[float, float] | None = None  # the last two looks at it (for the latency model)
 
     async def run(self, publish: Callable[[Handoff], None]) -> ShotOutcome:
         """Produce the shot; `publish` gets the last frame as soon as it is on disk, before the clip downloads."""
-        takes = self.ctx.journal.of_key(self.id, self.key)
-        take = live_take(takes)
-        if take is not None and take.state is TakeState.DOWNLOADED and take_intact(take, self.ctx.run_dir):
-            handoff = self._handoff(take)
+        decision = self.decision
+        if decision.action is Action.REUSE and decision.take is not None:
+            handoff = self._handoff(decision.take)
             if handoff is not None:
                 publish(handoff)
-            self.ctx.events.emit("reused", self.id, task_id=take.task_id, key=self.key[:12])
-            return ShotOutcome(self.id, take, self._clip(), handoff.path if handoff else None, reused=True)
+            self.ctx.events.emit("reused", self.id, task_id=decision.take.task_id, key=self.key[:12])
+            return ShotOutcome(self.id, decision.take, self._clip(), handoff.path if handoff else None, reused=True)
         # A run killed mid-download left hidden temp files here; the run directory's lock makes them ours to remove.
-        sweep_temp(self.folder, finals=(CLIP_NAME, FRAME_NAME, TASK_NAME))
-        attempt = len(takes)
-        attempts_here = 0
-        fresh = False
+        sweep_temp(self.folder)
+        take = self._resumed()
+        made = 0
         while True:
             if take is None:
-                if attempts_here >= self.ctx.max_attempts:
-                    raise ShotFailed(self.id, f"failed {attempts_here} time(s); last: {self._last_error()}")
+                if made >= self.ctx.max_attempts:
+                    raise ShotFailed(self.id, f"failed {made} time(s); last: {self._last_error()}")
                 if self.ctx.stopped:
                     raise ShotFailed(self.id, f"not submitted: {self.ctx.stopped}")
-                attempt += 1
-                attempts_here += 1
-                take = self._new_intent(attempt)
-                fresh = True
-            task = await self._on_provider(take, fresh)
-            take = self.ctx.journal.take(take.id)
-            if task is not None and not task.succeeded:
-                take = self._ended(take, task)
-                if take is None:
-                    continue
-            break
-        handoff = await self._fetch_frame(take, publish)
-        take = await self._fetch_clip(take)
-        return ShotOutcome(self.id, take, self._clip(), handoff.path if handoff else None, reused=False)
+                made += 1
+            life, take = await self._drive(take, publish)
+            if life.phase is Phase.DONE:
+                return ShotOutcome(self.id, take, self._clip(), self._frame() if take.frame_sha else None, False)
+            if life.phase is Phase.STUCK:
+                raise ShotFailed(self.id, f"task {take.task_id}: {self._halted}")
+            if take.state is TakeState.FAILED and take.error_code == policy.BUDGET_CODE:
+                raise BudgetStop(self.id, take.error_message or "over budget")
+            if not (take.retryable and policy.may_resubmit(take.error_code, take.state is TakeState.EXPIRED, made,
+                                                           self.ctx.max_attempts)):
+                raise ShotFailed(self.id, self._failure(take), stops_run=self.ctx.stopped is not None)
+            self.ctx.events.emit("retrying", self.id, task_id=take.task_id,
+                                 reason=f"{take.error_code}: {take.error_message}")
+            take = None
 
-    # -- intent, create, reconcile ------------------------------------------------------------------------------
-
-    def _new_intent(self, attempt: int) -> Take:
-        pinned = self.params.get("seed")
-        last = self._previous_failure()
-        reseed = last is not None and (last.error_code or "").startswith("Output")
-        seed = pinned if pinned is not None and pinned >= 0 and not reseed and "variant" not in self.params \
-            else self.ctx.rng.randint(0, SEED_MAX)
-        self.ctx.budget.reserve(self.id, self.estimate.usd)
-        req = self._request(seed)
-        return self.ctx.journal.add_intent(self.id, self.key, self.params, attempt, seed, build.summary(req),
-                                           self.ctx.run)
-
-    def _request(self, seed: int) -> CreateTaskRequest:
-        frame = self.parent.as_request_url(self.ctx.clock()) if self.parent else None
-        return build.build_request(self.spec, self.ctx.base_dir, seed, frame)
-
-    async def _on_provider(self, take: Take, fresh: bool) -> Task | None:
-        """Hold an in-flight place while the task exists on the provider; return it terminal (None: already
-        succeeded earlier, nothing to wait for)."""
-        if take.state is TakeState.SUCCEEDED or take.state is TakeState.DOWNLOADED:
+    def _resumed(self) -> Take | None:
+        """The take to resume, as the journal has it now (the run settled interrupted creates before shots began:
+        found, or ended); None when a new take is to be made."""
+        if self.decision.action is not Action.RESUME or self.decision.take is None:
             return None
-        async with self.ctx.limit.slot(self.estimate.chain_seconds):
-            if take.state is TakeState.INTENT:
-                take = await self._submit(take, fresh)
-            return await self._wait(take)
-
-    async def _submit(self, take: Take, fresh: bool) -> Take:
-        if not fresh:  # an intent left by a process that died inside (or before) its create call
-            found = await self._reconcile(take, take.intent_at)
-            if found is not None:
-                return found
-            self.ctx.budget.reserve(self.id, self.estimate.usd)
-        req = self._request(take.seed)
-        for tries in range(1, CREATE_TRIES + 1):
-            started = self.ctx.clock()
-            try:
-                task_id = await self.ctx.client.create(req)
-            except AmbiguousCreate:
-                adopted = await self._reconcile(take, started)
-                if adopted is not None:
-                    return adopted
-                continue  # no task was made after all: the same intent may create
-            except RateLimited as exc:
-                self.ctx.limit.throttled()
-                self.ctx.events.emit("retrying", self.id, reason=f"create refused: {exc.code or exc.status}")
-                await self.ctx.sleep(policy.backoff_seconds(tries, exc.retry_after, self.ctx.rng))
-                continue
-            except ApiError as exc:
-                self.ctx.budget.settle(self.estimate.usd, 0.0)
-                self.ctx.journal.set_ended(take.id, TakeState.FAILED, exc.code, exc.message, retryable=False)
-                account_wide = exc.status in (401, 403)
-                if account_wide and not self.ctx.keep_going:
-                    self.ctx.stopped = f"the provider refused a create ({exc.code or exc.status}: {exc.message})"
-                raise ShotFailed(self.id, f"create refused: {exc.code or exc.status}: {exc.message}",
-                                 stops_run=account_wide) from None
-            take = self.ctx.journal.set_submitted(take.id, task_id)
-            self.ctx.events.emit("submitted", self.id, task_id=task_id, seed=take.seed, attempt=take.attempt)
+        take = self.ctx.journal.take(self.decision.take.id)
+        if not take.state.ended_badly:
             return take
-        self.ctx.budget.settle(self.estimate.usd, 0.0)
-        self.ctx.journal.set_ended(take.id, TakeState.FAILED, "CreateRefused", "rate limited", retryable=False)
-        raise ShotFailed(self.id, f"the provider kept refusing the create ({CREATE_TRIES} tries)")
-
-    async def _reconcile(self, take: Take, since: float) -> Take | None:
-        """Adopt the task an interrupted or ambiguous create made, if the list endpoint shows one."""
-        req = build.from_summary(take.request)
-        window = AmbiguousCreate(req, created_after=int(since) - CREATE_WINDOW_SLACK_S,
-                                 created_before=int(self.ctx.clock()) + CREATE_WINDOW_SLACK_S,
-                                 cause=RuntimeError("interrupted create"))
-        found = await reconcile(self.ctx.client, window, exclude=self.ctx.journal.task_ids())
-        if found is None:
+        if take.retryable and policy.may_resubmit(take.error_code, take.state is TakeState.EXPIRED, 0,
+                                                  self.ctx.max_attempts):
             return None
-        take = self.ctx.journal.set_submitted(take.id, found.id)
-        self.ctx.events.emit("submitted", self.id, task_id=found.id, seed=take.seed, attempt=take.attempt,
-                             adopted=True)
+        raise ShotFailed(self.id, self._failure(take))
+
+    # -- one take ---------------------------------------------------------------------------------------------------
+
+    async def _drive(self, take: Take | None, publish: Callable[[Handoff], None]) -> tuple[Life, Take]:
+        """Run one take (a new one when None) to the end of its life in this run."""
+        if take is None or take.state in (TakeState.INTENT, TakeState.SUBMITTED):
+            async with self.ctx.limit.slot(self.estimate.chain_seconds):
+                if take is None or take.state is TakeState.INTENT:
+                    req = self._request(take.seed if take else self._seed(), inline=False)
+                    async with self.ctx.gate.hold(req):
+                        fresh = take is None
+                        take = self._new_intent(req) if take is None else take
+                        life = self._start(take, fresh)
+                        life, take = await self._phases(life, take, SUBMITTING, publish)
+                else:
+                    life = self._start(take, fresh=False)
+                life, take = await self._phases(life, take, ON_PROVIDER, publish)
+        else:
+            life = self._start(take, fresh=False)
+        return await self._phases(life, take, (Phase.FETCH, Phase.REFRESH), publish)
+
+    def _start(self, take: Take, fresh: bool) -> Life:
+        return machine.start(take.state, resumed=not fresh, created_at=take.intent_at, reserved=fresh,
+                             posts=take.posts)
+
+    async def _phases(self, life: Life, take: Take, phases: tuple[Phase, ...],
+                      publish: Callable[[Handoff], None]) -> tuple[Life, Take]:
+        """Perform and step while the take is in one of `phases`."""
+        looks = 0
+        try:
+            while life.phase in phases:
+                if life.phase in ON_PROVIDER:
+                    looks += 1
+                take = self.ctx.journal.take(take.id)  # the I/O of the last phase may have written to it
+                event = await self._perform(life, take, publish, first=looks == 1)
+                life, take = self._step(life, take, event)
+        finally:
+            if looks:  # one write per stretch of looks, not per GET: each journal write is synced
+                self.ctx.journal.add_polls(take.id, looks)
+        return life, self.ctx.journal.take(take.id)
+
+    def _step(self, life: Life, take: Take, event: machine.Event) -> tuple[Life, Take]:
+        life, actions = machine.step(life, event, self.ctx.polls.scale)
+        for action in actions:
+            try:
+                take = self._record(life, take, action)
+            except BudgetStop as exc:  # counting a resumed intent's cost would pass the budget
+                return self._step(life, take, machine.OverBudget(exc.reason))
+        return life, take
+
+    def _record(self, life: Life, take: Take, action: machine.Action) -> Take:
+        """Do one action of the machine: journal, budget, progress."""
+        journal, events = self.ctx.journal, self.ctx.events
+        if isinstance(action, machine.Submit):
+            self.ctx.gate.known.add(action.task_id)
+            self._since = self.ctx.clock()
+            take = journal.set_submitted(take.id, action.task_id)
+            extra = {"adopted": True} if action.adopted else {}
+            events.emit("submitted", self.id, task_id=action.task_id, seed=take.seed, attempt=take.attempt, **extra)
+        elif isinstance(action, machine.AddPosts):
+            take = journal.add_posts(take.id, action.count)
+        elif isinstance(action, machine.Reserve):
+            self.ctx.budget.reserve(self.id, self.estimate.cost)
+        elif isinstance(action, machine.RecordSuccess):
+            take = self._record_success(life, take)
+        elif isinstance(action, machine.End):
+            if life.reserved:
+                self.ctx.budget.settle(self.estimate.cost, Decimal(0))  # only succeeded tasks are billed
+            if action.stops_run and not self.ctx.keep_going:
+                self.ctx.stopped = f"the provider refused a create ({action.code}: {action.message})"
+            take = journal.set_ended(take.id, action.state, action.code, action.message, action.retryable)
+        elif isinstance(action, machine.Halt):
+            self._halted = action.reason
+        else:
+            events.emit(action.kind, self.id, task_id=take.task_id, **dict(action.data))
         return take
 
-    # -- waiting ---------------------------------------------------------------------------------------------------
+    # -- the I/O of each phase ----------------------------------------------------------------------------------------
 
-    async def _wait(self, take: Take) -> Task:
-        looks = [0]
+    async def _perform(self, life: Life, take: Take, publish: Callable[[Handoff], None],
+                       first: bool) -> machine.Event:
+        if life.phase is Phase.CREATE:
+            return await self._create(life, take)
+        if life.phase is Phase.RECONCILE:
+            return await look_for_task(self.ctx, take, life)
+        if life.phase is Phase.CANCEL:
+            return await cancel_suspects(self.ctx, life)
+        if life.phase is Phase.POLL:
+            return await self._look(life, take, first)
+        if life.phase is Phase.ASK_LIST:
+            return await self._ask_list(take)
+        if life.phase is Phase.FETCH:
+            return await self._fetch(take, publish)
+        return await self._refresh(take)
+
+    async def _create(self, life: Life, take: Take) -> machine.Event:
+        req = self._request(take.seed, inline=life.inline)
+        started = self.ctx.clock()
         try:
-            return await self._poll(take, looks)
-        finally:
-            if looks[0]:  # one write per task, not per GET: polls are frequent, and each journal write is synced
-                self.ctx.journal.add_polls(take.id, looks[0])
+            task_id, posts = await self.ctx.client.create_counted(req, max_posts=policy.create_posts_left(life.posts))
+        except AmbiguousCreate as exc:
+            return machine.Unknown(started, exc.attempts)
+        except ApiError as exc:
+            return machine.Refused(exc.code, exc.message, exc.status, exc.attempts, self._frame_refused(req, exc))
+        self._created_here = task_id
+        return machine.Created(task_id, posts)
 
-    async def _poll(self, take: Take, looks: list[int]) -> Task:
+    async def _look(self, life: Life, take: Take, first: bool) -> machine.Event:
         assert take.task_id is not None
-        est = self.estimate
-        prior = self.ctx.polls.expect(est.resolution, est.seconds)
-        expected = self.ctx.latency.expect(prior)
-        submitted = self.ctx.clock() if take.run == self.ctx.run else take.updated_at
-        announced = False
-        first = take.run != self.ctx.run  # resumed: the task may have finished long ago, so look at once
-        last_look = self.ctx.clock()
-        while True:
-            if not first:
-                await self.ctx.sleep(self.ctx.polls.delay(self.ctx.clock() - submitted, expected))
-            first = False
-            previous, last_look = last_look, self.ctx.clock()
-            try:
-                task = await self.ctx.client.get(take.task_id)
-            except NotFound:
-                task = Task(id=take.task_id, status=TaskStatus.EXPIRED)  # records vanish after 7 days
-            looks[0] += 1
-            if task.status is TaskStatus.RUNNING and not announced:
-                announced = True
-                self.ctx.events.emit("running", self.id, task_id=take.task_id)
-            if task.terminal:
-                if task.succeeded:
-                    if take.run == self.ctx.run:  # it finished somewhere between the last two looks
-                        self.ctx.latency.observe(prior, (previous + last_look) / 2 - submitted)
-                    self._record_success(take, task)
-                return task
+        resumed = take.run != self.ctx.run
+        if life.misses:
+            await self.ctx.sleep(policy.missing_wait(life.misses, self.ctx.polls.scale))
+        elif not (first and resumed):  # a resumed task may have finished long ago: look at once
+            submitted = self._since if self._since is not None else take.updated_at
+            await self.ctx.sleep(self.ctx.polls.delay(self.ctx.clock() - submitted, self._expected()))
+        now = self.ctx.clock()
+        self._looks = (self._looks[1] if self._looks else now, now)
+        try:
+            task = await self.ctx.client.get(take.task_id)
+        except NotFound:
+            return machine.Missing(self.ctx.clock())
+        self._seen(take, task)
+        return machine.Seen(task.status, task.error.code if task.error else task.raw_status,
+                            task.error.message if task.error else None)
 
-    def _record_success(self, take: Take, task: Task) -> None:
-        tokens = task.usage.completion_tokens if task.usage else None
-        usd = self.ctx.usd_for(self.id, tokens)
-        if take.run == self.ctx.run:
-            self.ctx.budget.settle(self.estimate.usd, usd)
+    async def _ask_list(self, take: Take) -> machine.Event:
+        assert take.task_id is not None
+        tier = take.request.get("service_tier")
+        page = await self.ctx.client.list(task_ids=[take.task_id], service_tier=tier, page_size=1)
+        listed = next((t for t in page.items if t.id == take.task_id), None)
+        if listed is None:
+            return machine.Listed(None)
+        self._seen(take, listed)
+        return machine.Listed(listed.status)
+
+    async def _fetch(self, take: Take, publish: Callable[[Handoff], None]) -> machine.Event:
+        frame = self._frame()
+        try:
+            if take.frame_url is not None and not (take.frame_sha and frame.is_file()
+                                                   and sha256_path(frame) == take.frame_sha):
+                await self.ctx.client.download(take.frame_url, frame)
+                take = self.ctx.journal.set_frame(take.id, sha256_path(frame), frame.stat().st_size)
+            handoff = self._handoff(take)
+            if handoff is not None:  # draft tasks return no last frame; validation keeps them out of chains
+                publish(handoff)
+            clip = self._clip()
+            if take.video_url is None:
+                return machine.FileUnreachable(f"task {take.task_id} has no video to download")
+            await self.ctx.client.download(take.video_url, clip)
+        except DownloadFailed as exc:
+            return machine.FileUnreachable(exc.message)
+        try:
+            await probe(clip, decode=True)  # strict decode: a damaged file is never journaled as done
+        except ClipInvalid as exc:
+            clip.unlink(missing_ok=True)
+            return machine.ClipUnusable(str(exc))
+        size = clip.stat().st_size
+        take = self.ctx.journal.set_downloaded(take.id, sha256_path(clip), size)
+        self.ctx.events.emit("downloaded", self.id, task_id=take.task_id, bytes=size, path=str(clip))
+        return machine.Fetched()
+
+    async def _refresh(self, take: Take) -> machine.Event:
+        assert take.task_id is not None
+        try:
+            task = await self.ctx.client.get(take.task_id)
+        except NotFound:
+            return machine.Missing(self.ctx.clock())
+        self.ctx.journal.add_polls(take.id, 1)
+        self._write_task_json(task)
         content = task.content
-        self._write_task_json(task)  # before the journal moves on: a resumed take never rewrites it
-        self.ctx.journal.set_succeeded(take.id, content.video_url if content else None,
-                                       content.last_frame_url if content else None, tokens, usd)
-        self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens, usd=usd)
+        self.ctx.journal.set_urls(take.id, content.video_url if content else None,
+                                  content.last_frame_url if content else None)
+        return machine.Refreshed()
 
-    def _ended(self, take: Take, task: Task) -> Take | None:
-        """Journal a task that ended without a video; None means try again with a new take."""
-        state = {TaskStatus.EXPIRED: TakeState.EXPIRED, TaskStatus.CANCELLED: TakeState.CANCELLED}.get(
-            task.status, TakeState.FAILED)
-        code = task.error.code if task.error else (task.raw_status or task.status.value)
-        message = task.error.message if task.error else f"task {task.status.value}"
-        retryable = state is TakeState.EXPIRED or policy.is_resubmittable(code)
-        if take.run == self.ctx.run:
-            self.ctx.budget.settle(self.estimate.usd, 0.0)  # only succeeded tasks are billed
-        self.ctx.journal.set_ended(take.id, state, code, message, retryable)
-        if not retryable:
-            raise ShotFailed(self.id, f"task {task.id} {state.value}: {code}: {message}")
-        self.ctx.events.emit("retrying", self.id, task_id=task.id, reason=f"{code}: {message}")
-        return None
+    # -- helpers ------------------------------------------------------------------------------------------------------
+
+    def _seed(self) -> int:
+        pinned = self.params.get("seed")
+        last = self._previous_failure()
+        reseed = last is not None and policy.reseed(last.error_code)
+        if pinned is not None and pinned >= 0 and not reseed and "variant" not in self.params:
+            return int(pinned)
+        return self.ctx.rng.randint(0, SEED_MAX)
+
+    def _new_intent(self, req: CreateTaskRequest) -> Take:
+        self.ctx.budget.reserve(self.id, self.estimate.cost)
+        attempt = len(self.ctx.journal.of_key(self.id, self.key)) + 1
+        assert req.seed is not None
+        return self.ctx.journal.add_intent(self.id, self.key, self.params, attempt, req.seed, build.summary(req),
+                                           self.ctx.run)
+
+    def _request(self, seed: int, inline: bool) -> CreateTaskRequest:
+        frame = self.parent.as_request_url(self.ctx.clock(), inline) if self.parent else None
+        return build.build_request(self.spec, self.ctx.base_dir, seed, frame)
+
+    def _frame_refused(self, req: CreateTaskRequest, exc: ApiError) -> bool:
+        """Whether a refusal says the provider could not fetch the parent's frame URL we sent."""
+        if self.parent is None or exc.status != 400 or self.parent.url is None:
+            return False
+        sent = any(isinstance(c, ImageContent) and c.image_url.url == self.parent.url for c in req.content)
+        text = (exc.message or "").lower()
+        return sent and ("image_url" in (exc.param or "") or any(w in text for w in _FETCH_WORDS))
+
+    def _seen(self, take: Take, task: Task) -> None:
+        self._task = task
+        model = task.model or str(take.request.get("model"))
+        if self._created_here == task.id and task.seed is not None and self.ctx.journal.seed_echo(model) is None:
+            self.ctx.journal.set_seed_echo(model, task.seed == take.seed)
+
+    def _prior(self) -> float:
+        return self.ctx.polls.expect(self.estimate.resolution, self.estimate.seconds)
+
+    def _expected(self) -> float:
+        return self.ctx.latency.expect(self._prior())
+
+    def _record_success(self, life: Life, take: Take) -> Take:
+        task = self._task
+        assert task is not None
+        tokens = task.usage.completion_tokens if task.usage else None
+        cost = self.ctx.cost_for(self.id, tokens)
+        if life.reserved:
+            self.ctx.budget.settle(self.estimate.cost, cost)
+            if self._since is not None and self._looks is not None:  # it finished between the last two looks
+                self.ctx.latency.observe(self._prior(), sum(self._looks) / 2 - self._since)
+        self._write_task_json(task)  # before the journal moves on: a resumed take never rewrites it
+        content = task.content
+        finished = float(task.updated_at) if task.updated_at else None
+        take = self.ctx.journal.set_succeeded(take.id, content.video_url if content else None,
+                                              content.last_frame_url if content else None, tokens,
+                                              float(round(cost, 4)), finished)
+        self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens, usd=float(round(cost, 4)))
+        return take
 
     def _previous_failure(self) -> Take | None:
         ended = [t for t in self.ctx.journal.of_key(self.id, self.key) if t.state.ended_badly]
@@ -334,7 +375,10 @@ class ShotRunner:
         last = self._previous_failure()
         return f"{last.error_code}: {last.error_message}" if last else "unknown"
 
-    # -- files -----------------------------------------------------------------------------------------------------
+    def _failure(self, take: Take) -> str:
+        if take.task_id is None:
+            return f"create refused: {take.error_code}: {take.error_message}"
+        return f"task {take.task_id} {take.state.value}: {take.error_code}: {take.error_message}"
 
     def _clip(self) -> Path:
         return self.ctx.run_dir.clip(self.id, self.key)
@@ -345,61 +389,7 @@ class ShotRunner:
     def _handoff(self, take: Take) -> Handoff | None:
         if take.frame_sha is None:
             return None
-        return Handoff(self.id, take.frame_sha, self._frame(), take.frame_url, take.urls_at)
-
-    async def _fetch_frame(self, take: Take, publish: Callable[[Handoff], None]) -> Handoff | None:
-        frame = self._frame()
-        intact = take.frame_sha is not None and frame.is_file() and sha256_path(frame) == take.frame_sha
-        if not intact:
-            if take.frame_url is None:
-                return None  # draft tasks return no last frame; validation keeps them out of chains
-            take = await self._download(take, frame, lambda t: t.frame_url)
-            size = frame.stat().st_size
-            take = self.ctx.journal.set_frame(take.id, sha256_path(frame), size)
-        handoff = self._handoff(take)
-        assert handoff is not None
-        publish(handoff)
-        return handoff
-
-    async def _fetch_clip(self, take: Take) -> Take:
-        clip = self._clip()
-        for _ in range(2):
-            take = await self._download(take, clip, lambda t: t.video_url)
-            try:
-                await probe(clip, decode=True)  # strict decode: a damaged file is never journaled as done
-            except ClipInvalid as exc:
-                clip.unlink(missing_ok=True)
-                self.ctx.events.emit("retrying", self.id, reason=f"downloaded clip unusable: {exc}")
-                continue
-            size = clip.stat().st_size
-            take = self.ctx.journal.set_downloaded(take.id, sha256_path(clip), size)
-            self.ctx.events.emit("downloaded", self.id, task_id=take.task_id, bytes=size, path=str(clip))
-            return take
-        raise ShotFailed(self.id, f"the clip of task {take.task_id} could not be downloaded intact")
-
-    async def _download(self, take: Take, dest: Path, url_of: Callable[[Take], str | None]) -> Take:
-        """Download one result file, renewing expired URLs by getting the task again."""
-        for refresh in range(URL_REFRESHES + 1):
-            url = url_of(take)
-            if url is not None:
-                try:
-                    await self.ctx.client.download(url, dest)
-                    return take
-                except DownloadFailed as exc:
-                    if refresh == URL_REFRESHES or exc.status not in (403, 404, 410, None):
-                        hint = " (getting the task again did not renew its URLs)" if refresh else ""
-                        raise ShotFailed(self.id, f"{exc.message}{hint}") from None
-            take = await self._refresh_urls(take)
-        raise ShotFailed(self.id, f"task {take.task_id} has no file to download")
-
-    async def _refresh_urls(self, take: Take) -> Take:
-        assert take.task_id is not None
-        task = await self.ctx.client.get(take.task_id)
-        self.ctx.journal.add_polls(take.id, 1)
-        content = task.content
-        self._write_task_json(task)
-        return self.ctx.journal.set_urls(take.id, content.video_url if content else None,
-                                         content.last_frame_url if content else None)
+        return Handoff(self.id, take.frame_sha, self._frame(), take.frame_url, take.finished_at)
 
     def _write_task_json(self, task: Task) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,14 @@
-"""Simulator settings: latency model, account limits, URL lifetime. Defaults model the real service."""
+"""Simulator settings: latency model, account limits, URL lifetime, and the provider's undocumented behaviours.
+
+Where the reference documents a behaviour, the default is what it says. Where it is silent (list lag, seed echo,
+read-after-write, URL re-signing, lost create answers, bursts of errors), the behaviour is a setting here and its
+default is the more hostile plausible choice: the simulator must not share the product's assumptions.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,15 +29,49 @@ class SimConfig(BaseModel):
     concurrency: int = Field(10, ge=1, description="Tasks running at once per model; the rest queue")
     queue_cap: int = Field(120, ge=1, description="Queued tasks per account before 429 QuotaExceeded")
     url_ttl_seconds: float = Field(86_400.0, gt=0, description="Lifetime of signed file URLs")
-    resign_urls: bool = Field(True, description="Each GET/LIST signs result URLs anew ([UNCONFIRMED]); false: "
-                              "they expire url_ttl_seconds after the task finished")
+    resign_urls: bool = Field(False, description="true: each GET/LIST signs result URLs anew; false: they are "
+                              "signed once, at completion, and expire url_ttl_seconds after it whatever GETs happen "
+                              "([UNCONFIRMED]; fixed expiry is the harder case for a client)")
     api_key: str | None = Field(None, description="When set, only this bearer key is accepted")
-    data_dir: Path | None = Field(None, description="Where rendered files go; default a temporary folder")
+    data_dir: Path | None = Field(None, description="Where rendered files go without a store; default a temporary "
+                                  "folder")
+    store_dir: Path | None = Field(None, description="Keep task records, their inputs, rendered files and the URL "
+                                   "secret in this folder, so a later simulator (or one running beside) sees the "
+                                   "tasks, as the provider keeps them for 7 days; None: in memory only. Read when "
+                                   "the backend starts")
     render_workers: int = Field(2, ge=1)
     list_qps: float | None = Field(1.0, gt=0, description="List calls per second per account (None: no limit)")
     prerendered: bool = Field(False, description="Serve one small clip rendered once instead of rendering each "
                               "task (for load tests of a client: thousands of tasks, little CPU)")
     retention_seconds: float = Field(7 * 86_400.0, description="Records older than this vanish (7 days)")
+    list_lag_seconds: float = Field(10.0, ge=0, description="A new task is absent from list results (items and "
+                                    "total) until this long after its creation (real-service seconds, / speed); "
+                                    "[UNCONFIRMED]: list indexes usually lag behind writes")
+    read_after_write_seconds: float = Field(5.0, ge=0, description="GET and DELETE of a task answer 404 (as for an "
+                                            "unknown id) until this long after its creation (real-service "
+                                            "seconds, / speed); [UNCONFIRMED]: replicas may not have it yet")
+    echo_seed: bool = Field(False, description="true: the task object's seed is the one sent (or the random one "
+                            "chosen); false: a number the simulator picks per task, since the docs do not promise "
+                            "that 2.x echoes it. Rendering always uses the sent seed")
+    lost_creates: float = Field(0.0, ge=0, le=1, description="Fraction of creates whose answer is lost after the "
+                                "task was made: a 500, 502, 503 or dropped connection while the task exists and runs")
+    bursts: float = Field(0.0, ge=0, le=1, description="Probability that a request (any endpoint, downloads too) "
+                          "starts a burst: burst_length consecutive requests answer 429 (with or without "
+                          "Retry-After: 1), 502 or 503 (downloads: 502/503), before any work is done")
+    burst_length: int = Field(3, ge=1, description="Requests one burst answers")
+    fault_seed: int | None = Field(None, description="Seeds the draws of lost creates and bursts (None: random), "
+                                   "so a test sees the same weather every time")
+    annotate: bool = Field(False, description="Burn the prompt caption and a frame counter into the frames; off, "
+                           "since a caption would travel into children through the handed-on last frame")
+
+    @classmethod
+    def hostile(cls, **overrides: Any) -> SimConfig:
+        """Every undocumented behaviour at its hostile setting, with lost create answers and bursts switched on."""
+        settings: dict[str, Any] = {
+            "list_lag_seconds": 10.0, "read_after_write_seconds": 5.0, "echo_seed": False, "resign_urls": False,
+            "lost_creates": 0.25, "bursts": 0.05, "burst_length": 3, "annotate": False,
+        }
+        return cls(**{**settings, **overrides})
 
     def run_time(self, resolution: str, seconds: float, fraction: float) -> float:
         """Run time of one task in real-service seconds (before `speed`); `fraction` in [0, 1) picks the jitter."""

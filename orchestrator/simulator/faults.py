@@ -16,15 +16,16 @@ Endpoint = Literal["create", "get", "list", "delete", "download", "any"]
 class CallFault(BaseModel):
     """The next `count` calls of `endpoint` answer with `kind` instead of (or, phase 'after', after) the real work.
 
-    kind: 429 (with `retry_after` seconds or none), 500, 503, `drop` (the connection closes mid-response),
-    `stall` (no answer for `stall_seconds`, past any sane client timeout), `truncate` (downloads only: the body
-    stops halfway). phase 'after' on create makes the task exist before the fault: an ambiguous create.
+    kind: 429 (with `retry_after` seconds or none), 500, 502 (the gateway's plain-text page, not the provider's
+    JSON), 503, `drop` (the connection closes mid-response), `stall` (no answer for `stall_seconds`, past any sane
+    client timeout), `truncate` (downloads only: the body stops halfway). phase 'after' on create makes the task
+    exist before the fault: an ambiguous create.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     endpoint: Endpoint
-    kind: Literal["429", "500", "503", "drop", "stall", "truncate"]
+    kind: Literal["429", "500", "502", "503", "drop", "stall", "truncate"]
     count: int = Field(1, ge=1)
     phase: Literal["before", "after"] = "before"
     retry_after: str | None = None

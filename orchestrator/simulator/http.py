@@ -1,7 +1,7 @@
 """The thin HTTP layer: the provider's four endpoints under /api/v3, signed file downloads, and /_sim control.
 
 Everything it decides is in `Backend` and `validation`; this module only translates HTTP to calls and back,
-and plays the injected faults, which are about the wire.
+and plays the injected faults and the weather (bursts, lost create answers), which are about the wire.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from orchestrator import models as m
+from orchestrator.simulator import catalog as c
 from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.errors import ProviderError, internal, invalid, request_id, unauthenticated
 from orchestrator.simulator.faults import CallFault, TaskFault
@@ -76,11 +76,15 @@ class _Api:
             await asyncio.sleep(_TICK_SECONDS)
 
     def endpoint(self, name: str, handler: Handler) -> Handler:
-        """Wrap a provider endpoint: count it, check the key, play armed faults, map errors to the body shape."""
+        """Wrap a provider endpoint: count it, play a burst, check the key, play armed faults, map errors to the
+        body shape."""
 
         async def wrapped(request: Request) -> Response:
             rid = request_id()
             self.backend.count(name)
+            burst = self.backend.burst(name)
+            if burst is not None and (stormy := await _play(burst)) is not None:
+                return _stamp(stormy, rid)  # before any work: a burst never creates or changes anything
             try:
                 _authenticate(request, self.backend.config.api_key)
                 fault = self.backend.faults.take_call(name, "before")
@@ -102,7 +106,7 @@ class _Api:
     async def create(self, request: Request) -> Response:
         """POST /contents/generations/tasks."""
         raw = await request.body()
-        if len(raw) > m.REQUEST_MAX_BYTES:
+        if len(raw) > c.BODY_BYTES_MAX:
             raise ProviderError(413, "RequestEntityTooLarge", "Request Entity Too Large", "")
         try:
             body = json.loads(raw)
@@ -112,7 +116,10 @@ class _Api:
         if spec.draft_task_id is not None:
             await asyncio.to_thread(self.backend.check_draft, spec.draft_task_id)
         media = await self._media(spec)
-        task = await asyncio.to_thread(self.backend.create, spec, media)
+        task = await asyncio.to_thread(self.backend.create, spec, media, body)
+        lost = self.backend.lost_create()
+        if lost is not None and (played := await _play(lost)) is not None:
+            return played  # the task exists and runs; only its answer is lost
         answer = {"id": task.id}
         if spec.safety_identifier is not None:
             answer["safety_identifier"] = spec.safety_identifier
@@ -174,6 +181,9 @@ class _Api:
         """GET a rendered file through its signed URL."""
         rid = request_id()
         self.backend.count("download")
+        burst = self.backend.burst("download")
+        if burst is not None and (stormy := await _play(burst)) is not None:
+            return _stamp(stormy, rid)
         query = request.query_params
         try:
             path = self.backend.file_for(request.path_params["task_id"], request.path_params["name"],
@@ -206,7 +216,7 @@ class _Api:
         return JSONResponse({"armed": self.backend.faults.armed()})
 
     async def stats(self, _request: Request) -> Response:
-        """GET /_sim/stats: request counters and tasks by status."""
+        """GET /_sim/stats: request counters, weather and store counters (see backend.py), tasks by status."""
         return JSONResponse(await asyncio.to_thread(self.backend.stats))
 
     async def latencies(self, _request: Request) -> Response:
@@ -238,6 +248,10 @@ async def _play(fault: CallFault) -> Response | None:
         return None
     if fault.kind == "drop":
         return _truncated(b'{"id":"' + b"x" * 64, "application/json")
+    if fault.kind == "502":
+        # The gateway in front of the service answers this itself: its own plain-text page, not the provider's JSON.
+        return PlainTextResponse("upstream connect error or disconnect/reset before headers. reset reason: "
+                                 "connection termination", 502, headers={"server": "istio-envoy"})
     if fault.kind == "429":
         err = ProviderError(429, fault.code or "ServerOverloaded", "The service is overloaded, please retry later.",
                             headers={"Retry-After": fault.retry_after} if fault.retry_after else None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import models as m
+from orchestrator.simulator import catalog as c
 from orchestrator.simulator.faults import TaskFault
 from orchestrator.simulator.render import RenderResult
 from orchestrator.simulator.validation import CreateSpec
@@ -31,7 +31,8 @@ class SimTask:
     spec: CreateSpec
     media: MediaBytes
     created_at: float
-    seed: int
+    seed: int  # what the clip is rendered from: the sent seed, or the random one chosen
+    shown_seed: int  # what the task object says: `seed`, or one the simulator picked (SimConfig.echo_seed)
     ratio: str
     width: int
     height: int
@@ -58,7 +59,7 @@ class SimTask:
     @property
     def tokens(self) -> int:
         """Completion tokens billed when it succeeds."""
-        return m.estimate_tokens(self.width, self.height, self.frames)
+        return c.billed_tokens(self.width, self.height, self.frames)
 
 
 def task_json(task: SimTask, signed_url: Callable[[SimTask, str], str]) -> dict[str, Any]:
@@ -66,8 +67,8 @@ def task_json(task: SimTask, signed_url: Callable[[SimTask, str], str]) -> dict[
     spec = task.spec
     body: dict[str, Any] = {
         "id": task.id, "model": spec.model.id, "status": task.status, "error": task.error,
-        "created_at": int(task.created_at), "updated_at": int(task.updated_at), "seed": task.seed,
-        "resolution": spec.resolution, "ratio": task.ratio, "framespersecond": m.FPS,
+        "created_at": int(task.created_at), "updated_at": int(task.updated_at), "seed": task.shown_seed,
+        "resolution": spec.resolution, "ratio": task.ratio, "framespersecond": c.FRAME_RATE,
         "service_tier": spec.service_tier, "execution_expires_after": spec.execution_expires_after,
         "draft": spec.draft,
     }

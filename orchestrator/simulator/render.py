@@ -1,7 +1,9 @@
 """Render the simulator's clips: real H.264 MP4s with deterministic motion, plus the last frame as a lossless PNG.
 
 A clip starts on the given first frame (or a background made from prompt and seed), slowly zooms and pans in a
-direction taken from a hash of prompt and seed, and, when a last frame is given, cross-fades onto it. Frames are
+direction taken from a hash of prompt and seed, and, when a last frame is given, cross-fades onto it. Nothing is
+drawn on the picture unless the job asks for annotations (prompt caption and frame counter): a caption burned into
+a parent would travel into its children through the handed-on last frame, and into every seam check. Frames are
 drawn with Pillow and piped as raw RGB into one ffmpeg process, which also synthesises the audio track. Every input
 to ffmpeg is a pure function of the job and every muxer/encoder knob that could leak time or version is pinned, so
 the same job gives the same bytes (with the same ffmpeg build).
@@ -56,6 +58,7 @@ class RenderJob:
     last_frame: bytes | None  # encoded image the clip must end on, or None
     generate_audio: bool
     watermark: bool = False  # "AI Generated" bottom-right on the video only (never on the last-frame PNG)
+    annotate: bool = False  # burn the prompt caption and a frame counter into every moving frame
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,16 @@ class Scene:
     base: Image.Image  # frame 1
     last: Image.Image | None  # the frame to end on, if one was requested
     motion: Motion
+    fine: Image.Image  # the base at SUPERSAMPLE times its size, what the moving frames are sampled from
+    annotations: Annotations | None  # only when the job asks for them
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """The opt-in text on the moving frames: the prompt caption and the frame counter."""
+
     font: Font
     caption: Image.Image
-    fine: Image.Image  # the base at SUPERSAMPLE times its size, what the moving frames are sampled from
     counter: tuple[Mark, tuple[int, int]]  # the band the frame counter is written on, and where its text goes
 
 
@@ -131,14 +141,19 @@ def _scene(job: RenderJob) -> Scene:
     motion = Motion(zoom_per_second=0.01 + 0.04 * rng.random(), angle=2 * math.pi * rng.random(), reach=rng.random())
     base = _decode_fit(job.first_frame, size) if job.first_frame is not None else _background(size, rng)
     last = _decode_fit(job.last_frame, size) if job.last_frame is not None else None
-    font = ImageFont.load_default(size=max(12, job.height // 28))
     fine = base.resize((job.width * SUPERSAMPLE, job.height * SUPERSAMPLE), Image.Resampling.BILINEAR)
+    return Scene(base, last, motion, fine, _annotations(job) if job.annotate else None)
+
+
+def _annotations(job: RenderJob) -> Annotations:
+    font = ImageFont.load_default(size=max(12, job.height // 28))
     counter = _counter_band(font, _counter_label(job, job.frames), job.height)
-    return Scene(base, last, motion, font, _caption(job.prompt, font, job.width), fine, counter)
+    return Annotations(font, _caption(job.prompt, font, job.width), counter)
 
 
 def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
-    """Yield the clip's frames, without watermark: first frame, motion with text, then the fade onto the last frame."""
+    """Yield the clip's frames, without watermark: first frame, motion (with text if asked for), then the fade onto
+    the last frame."""
     final = job.frames - 1
     fade = min(FADE_FRAMES, final)
     yield scene.base
@@ -147,8 +162,9 @@ def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
             yield scene.last  # exactly the requested image: no text, no resampling
             continue
         frame = _moved(scene.fine, scene.motion, index)
-        frame.paste(scene.caption, (0, 0), scene.caption)
-        _draw_counter(frame, scene.font, scene.counter, _counter_label(job, index + 1))
+        if (notes := scene.annotations) is not None:
+            frame.paste(notes.caption, (0, 0), notes.caption)
+            _draw_counter(frame, notes.font, notes.counter, _counter_label(job, index + 1))
         if scene.last is not None and index > final - fade:
             frame = Image.blend(frame, scene.last, (index - (final - fade)) / fade)
         yield frame

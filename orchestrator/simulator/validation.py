@@ -17,8 +17,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from orchestrator import models as m
-from orchestrator.models import CATALOG, ModelSpec
+from orchestrator.simulator import catalog as c
+from orchestrator.simulator.catalog import MODEL_RULES, ModelRules
 from orchestrator.simulator.errors import ProviderError, invalid, missing, model_not_found
 
 _DATA_URL = re.compile(r"^data:image/([A-Za-z0-9.+-]+);base64,(.*)$", re.DOTALL)
@@ -39,7 +39,7 @@ class ImageInput:
 class CreateSpec:
     """A create request that passed the synchronous checks, with nulls removed."""
 
-    model: ModelSpec
+    model: ModelRules
     prompt: str
     mode: str  # t2v | i2v | fl2v | reference | draft
     images: tuple[ImageInput, ...]
@@ -74,9 +74,9 @@ def validate_create(body: Any) -> CreateSpec:
     model_id = fields.get("model")
     if model_id is None:
         raise missing("model")
-    if not isinstance(model_id, str) or model_id not in CATALOG:
+    if not isinstance(model_id, str) or model_id not in MODEL_RULES:
         raise model_not_found(str(model_id))
-    model = CATALOG[model_id]
+    model = MODEL_RULES[model_id]
     content = fields.get("content")
     if content is None or content == []:
         raise missing("content")
@@ -84,6 +84,7 @@ def validate_create(body: Any) -> CreateSpec:
         raise invalid("content", "content must be an array")
     prompt, images, videos, audios, draft_id = _split_content(content)
     mode = _mode(model, images, videos, audios, draft_id)
+    _check_tier_field(model, fields)
     _check_flags(fields)
     return _spec(model, fields, prompt, mode, images, videos, audios, draft_id)
 
@@ -140,7 +141,7 @@ def _url(item: dict[str, Any], kind: str, param: str) -> str:
     return url
 
 
-def _mode(model: ModelSpec, images: list[ImageInput], videos: list[str], audios: list[str],
+def _mode(model: ModelRules, images: list[ImageInput], videos: list[str], audios: list[str],
           draft_id: str | None) -> str:
     if draft_id is not None:
         if not model.draft:
@@ -164,12 +165,14 @@ def _mode(model: ModelSpec, images: list[ImageInput], videos: list[str], audios:
         return "fl2v"
     if roles == ["last_frame"]:
         raise invalid("content", "a last_frame image needs a first_frame image")
+    if not (model.first_frame if images else model.text_to_video):
+        raise invalid("content", f"{'image' if images else 'text'}-to-video is not supported by {model.id}")
     return "i2v" if images else "t2v"
 
 
-def _reference_mode(model: ModelSpec, images: list[ImageInput], videos: list[str], audios: list[str]) -> str:
+def _reference_mode(model: ModelRules, images: list[ImageInput], videos: list[str], audios: list[str]) -> str:
     limits = model.references
-    if limits.images == 0:
+    if not limits.offered:
         raise invalid("content", f"reference media is not supported by {model.id}")
     if any(img.role != "reference_image" for img in images):
         raise invalid("content", "role must be specified for image contents")
@@ -177,11 +180,19 @@ def _reference_mode(model: ModelSpec, images: list[ImageInput], videos: list[str
                                ("audios", len(audios), limits.audios)):
         if count > limit:
             raise invalid("content", f"expected at most {limit} reference {kind} but got {count} instead")
-    if len(images) + len(videos) + len(audios) > limits.total:
-        raise invalid("content", f"expected at most {limits.total} reference items")
-    if audios and not (images or videos) and not limits.audio_alone:
+    if len(images) + len(videos) + len(audios) > limits.items:
+        raise invalid("content", f"expected at most {limits.items} reference items")
+    if audios and not (images or videos) and not limits.audio_without_visual:
         raise invalid("content", "expected at least one image or video contents with audio contents but got none")
     return "reference"
+
+
+def _check_tier_field(model: ModelRules, fields: dict[str, Any]) -> None:
+    # The 2.x models refuse the field itself, even "default" (create page: "does not support configuring this
+    # parameter"); `null` was dropped with the other nulls, since the official SDK sends every unset field as null.
+    if "service_tier" in fields and not model.accepts_service_tier:
+        raise ProviderError(400, "InvalidParameter.UnsupportedParameter",
+                            f"The parameter `service_tier` is not supported by {model.id}.", "service_tier")
 
 
 def _check_flags(fields: dict[str, Any]) -> None:
@@ -202,7 +213,7 @@ def _check_flags(fields: dict[str, Any]) -> None:
         raise invalid("callback_url", "callback_url must be an http(s) URL")
 
 
-def _spec(model: ModelSpec, f: dict[str, Any], prompt: str, mode: str, images: list[ImageInput],
+def _spec(model: ModelRules, f: dict[str, Any], prompt: str, mode: str, images: list[ImageInput],
           videos: list[str], audios: list[str], draft_id: str | None) -> CreateSpec:
     draft = bool(f.get("draft", False))
     resolution = _resolution(model, f, draft)
@@ -211,17 +222,17 @@ def _spec(model: ModelSpec, f: dict[str, Any], prompt: str, mode: str, images: l
     tier = f.get("service_tier", "default")
     if tier not in {"default", "flex"}:
         raise invalid("service_tier", f"{tier} is not one of default, flex")
-    if tier == "flex" and not model.flex:
+    if tier == "flex" and not model.flex_tier:
         raise ProviderError(400, "InvalidParameter.UnsupportedParameter",
                             f"The parameter `service_tier` value flex is not supported by {model.id}.", "service_tier")
     priority = f.get("priority", 0)
-    if not 0 <= priority <= m.PRIORITY_MAX or (priority and tier == "flex"):
+    if not c.PRIORITY_RANGE[0] <= priority <= c.PRIORITY_RANGE[1] or (priority and tier == "flex"):
         raise invalid("priority", "priority must be in [0, 9] and cannot be used with flex")
-    expires = f.get("execution_expires_after", 172_800)
-    if not m.EXPIRES_MIN_S <= expires <= m.EXPIRES_MAX_S:
+    expires = f.get("execution_expires_after", c.EXPIRY_DEFAULT_S)
+    if not c.EXPIRY_RANGE_S[0] <= expires <= c.EXPIRY_RANGE_S[1]:
         raise invalid("execution_expires_after", "must be in [3600, 259200]")
     seed = f.get("seed")
-    if seed is not None and not -1 <= seed <= 2**32 - 1:
+    if seed is not None and not c.SEED_RANGE[0] <= seed <= c.SEED_RANGE[1]:
         raise invalid("seed", "seed must be in [-1, 4294967295]")
     if f.get("camera_fixed") and mode == "reference":
         raise invalid("camera_fixed", "camera_fixed is not supported with reference images")
@@ -239,7 +250,7 @@ def _spec(model: ModelSpec, f: dict[str, Any], prompt: str, mode: str, images: l
     )
 
 
-def _resolution(model: ModelSpec, f: dict[str, Any], draft: bool) -> str:
+def _resolution(model: ModelRules, f: dict[str, Any], draft: bool) -> str:
     if draft and not model.draft:
         raise invalid("draft", f"draft is not supported by {model.id}")
     resolution = f.get("resolution", "480p" if draft else model.default_resolution)
@@ -248,28 +259,28 @@ def _resolution(model: ModelSpec, f: dict[str, Any], draft: bool) -> str:
     return str(resolution)
 
 
-def _ratio(model: ModelSpec, f: dict[str, Any], mode: str) -> str:
-    default = m.ADAPTIVE if model.t2v_adaptive or mode != "t2v" else "16:9"
+def _ratio(model: ModelRules, f: dict[str, Any], mode: str) -> str:
+    default = "16:9" if model.t2v_refuses_adaptive and mode == "t2v" else c.ADAPTIVE
     ratio = f.get("ratio", default)
-    if ratio not in m.ALL_RATIOS:
-        raise invalid("ratio", f"{ratio} is not one of {', '.join(m.ALL_RATIOS)}")
-    if ratio == m.ADAPTIVE and mode == "t2v" and not model.t2v_adaptive:
+    if ratio not in c.RATIO_CHOICES:
+        raise invalid("ratio", f"{ratio} is not one of {', '.join(c.RATIO_CHOICES)}")
+    if ratio == c.ADAPTIVE and mode == "t2v" and model.t2v_refuses_adaptive:
         raise invalid("ratio", f"adaptive is not supported for text-to-video on {model.id}")
-    if model.frames_need_adaptive and mode in {"i2v", "fl2v"} and ratio != m.ADAPTIVE:
+    if model.framed_needs_adaptive and mode in {"i2v", "fl2v"} and ratio != c.ADAPTIVE:
         raise invalid("ratio", f"only adaptive is supported with first/last frames on {model.id}")
     return str(ratio)
 
 
-def _length(model: ModelSpec, f: dict[str, Any]) -> tuple[int | None, int | None]:
+def _length(model: ModelRules, f: dict[str, Any]) -> tuple[int | None, int | None]:
     if "frames" in f:
         frames = f["frames"]
         if not model.frames:
             raise invalid("frames", f"frames is not supported by {model.id}")
-        if not (m.FRAMES_MIN <= frames <= m.FRAMES_MAX and (frames - 25) % 4 == 0):
+        if not c.frame_count_allowed(frames):
             raise invalid("frames", "frames must be 25+4n in [29, 289]")
         return None, frames
     duration = f.get("duration", model.default_duration)
-    if not model.durations.allows(duration):
+    if not model.durations.accepts(duration):
         raise invalid("duration", f"{duration} is not supported by {model.id} ({model.durations.describe()})")
     return duration, None
 
@@ -287,9 +298,9 @@ def decode_data_url(url: str, param: str) -> bytes:
         raise ProviderError(400, "InvalidImageURL.InvalidFormat", "Invalid base64 image url", param) from None
 
 
-def check_image(data: bytes, param: str, model: ModelSpec) -> tuple[int, int]:
+def check_image(data: bytes, param: str, model: ModelRules) -> tuple[int, int]:
     """Format, size and aspect limits of an input image (§3.4); returns its pixel size."""
-    if len(data) >= m.IMAGE_MAX_BYTES:
+    if len(data) >= c.IMAGE_BYTES_BELOW:
         raise invalid(param, "image size must be less than 30 MB")
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -300,9 +311,9 @@ def check_image(data: bytes, param: str, model: ModelSpec) -> tuple[int, int]:
     fmt = {"mpo": "jpeg"}.get(fmt, fmt)
     if fmt not in model.image_formats:
         raise invalid(param, f"image format {fmt} is not supported")
-    if not (min(width, height) > m.IMAGE_MIN_SIDE_PX and max(width, height) < m.IMAGE_MAX_SIDE_PX):
+    if not (min(width, height) > c.IMAGE_SIDE_PX[0] and max(width, height) < c.IMAGE_SIDE_PX[1]):
         raise invalid(param, f"image width and height must be in (300, 6000) px, got {width}x{height}")
-    if not m.IMAGE_MIN_ASPECT <= width / height <= m.IMAGE_MAX_ASPECT:
+    if not c.IMAGE_ASPECT[0] <= width / height <= c.IMAGE_ASPECT[1]:
         raise invalid(param, f"image aspect ratio must be in [0.4, 2.5], got {width / height:.2f}")
     return width, height
 

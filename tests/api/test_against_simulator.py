@@ -3,15 +3,17 @@ inject, and never loses or duplicates a task (the issue's "done when")."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from orchestrator.api import AmbiguousCreate, ArkClient, CreateTaskRequest, Task
-from orchestrator.api.reconcile import reconcile
+from orchestrator.api.reconcile import Verdict, reconcile
 from orchestrator.errors import ConfigError
 from orchestrator.simulator.faults import CallFault, TaskFault
 from orchestrator.simulator.server import SimulatorServer
@@ -44,6 +46,7 @@ async def finished(ark: ArkClient, task_id: str) -> Task:
     raise AssertionError(f"{task_id} did not finish")
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 async def test_create_get_list_download_delete(sim: SimulatorServer, sleeps: Sleeps, tmp_path: Path) -> None:
     async with client(sim, sleeps) as ark:
         task_id = await ark.create(request())
@@ -58,6 +61,7 @@ async def test_create_get_list_download_delete(sim: SimulatorServer, sleeps: Sle
     assert sim.stats()["counters"]["tasks_created"] == 1
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 @pytest.mark.parametrize(
     "fault",
     [
@@ -91,6 +95,7 @@ async def test_reads_recover_from_call_faults(sim: SimulatorServer, sleeps: Slee
     assert sim.stats()["counters"]["tasks_created"] == 1
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 @pytest.mark.parametrize("kind", ["429", "503"])
 async def test_create_refusals_are_retried_and_5xx_is_never_resent(
     sim: SimulatorServer, sleeps: Sleeps, kind: str
@@ -109,6 +114,13 @@ async def test_create_refusals_are_retried_and_5xx_is_never_resent(
             assert sim.stats()["counters"].get("tasks_created", 0) == 0
 
 
+async def find(ark: ArkClient, caught: AmbiguousCreate, sent: float, exclude: set[str] | None = None) -> Verdict:
+    """Reconcile as the engine does, against the simulator's hostile defaults (list lag, no seed echo): the window
+    scaled to the simulator's speed, waiting for real."""
+    return await reconcile(ark, caught.request, sent, exclude=exclude or set(), scale=0.01, clock=time.time,
+                           sleep=asyncio.sleep)
+
+
 @pytest.mark.parametrize(
     "fault",
     [CallFault(endpoint="create", kind="500", phase="after"), CallFault(endpoint="create", kind="drop", phase="after"),
@@ -117,40 +129,50 @@ async def test_create_refusals_are_retried_and_5xx_is_never_resent(
 )
 async def test_ambiguous_create_is_reconciled_to_the_orphan(sim: SimulatorServer, sleeps: Sleeps,
                                                             fault: CallFault) -> None:
+    sim.backend.config.list_lag_seconds = 200.0  # 0.2 s at this speed: the first look misses it
     sim.arm(fault)
     async with client(sim, sleeps, timeout=0.5) as ark:
+        sent = time.time()
         with pytest.raises(AmbiguousCreate) as caught:
             await ark.create(request(seed=777))
         assert caught.value.seed == 777
-        orphan = await reconcile(ark, caught.value)
-        assert orphan is not None
-        assert orphan.seed == 777
-        assert (await finished(ark, orphan.id)).succeeded
+        verdict = await find(ark, caught.value, sent)
+        assert verdict.found is not None
+        assert sim.backend.tasks[verdict.found.id].seed == 777  # made from our request (the echo is not the seed)
+        assert (await finished(ark, verdict.found.id)).succeeded
     stats = sim.stats()
     assert stats["counters"]["requests.create"] == 1  # never resent
     assert stats["counters"]["tasks_created"] == 1  # zero duplicates
+    if fault.kind != "stall":  # a stall outlasts the lag
+        assert stats["counters"]["list_hidden"] >= 1  # the lag did hide it at first
 
 
 async def test_ambiguous_create_that_made_nothing_reconciles_to_none(sim: SimulatorServer, sleeps: Sleeps) -> None:
     sim.arm(CallFault(endpoint="create", kind="500"))  # refused before any task existed
     async with client(sim, sleeps) as ark:
+        sent = time.time()
         with pytest.raises(AmbiguousCreate) as caught:
             await ark.create(request(seed=9))
-        assert await reconcile(ark, caught.value) is None
+        assert await find(ark, caught.value, sent) == Verdict()
     assert sim.stats()["counters"].get("tasks_created", 0) == 0
 
 
-async def test_reconcile_picks_the_orphan_among_other_tasks(sim: SimulatorServer, sleeps: Sleeps) -> None:
+async def test_reconcile_picks_the_orphan_among_tasks_the_caller_owns(sim: SimulatorServer, sleeps: Sleeps) -> None:
     async with client(sim, sleeps, timeout=0.5) as ark:
-        others = [await ark.create(request(seed=s)) for s in (1, 2, 3)]
+        others = {await ark.create(request(seed=s)) for s in (1, 2, 3)}  # alike in everything the list echoes
         sim.arm(CallFault(endpoint="create", kind="drop", phase="after"))
+        sent = time.time()
         with pytest.raises(AmbiguousCreate) as caught:
             await ark.create(request(seed=5))
-        orphan = await reconcile(ark, caught.value)
-    assert orphan is not None and orphan.id not in others and orphan.seed == 5
+        unowned = await find(ark, caught.value, sent)
+        verdict = await find(ark, caught.value, sent, exclude=others)
+    assert unowned.ambiguous and len(unowned.candidates) == 4  # nothing tells them apart: reported, not guessed
+    assert verdict.found is not None and verdict.found.id not in others
+    assert sim.backend.tasks[verdict.found.id].seed == 5
     assert sim.stats()["counters"]["tasks_created"] == 4
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 async def test_truncated_download_is_retried_to_a_complete_file(sim: SimulatorServer, sleeps: Sleeps,
                                                                 tmp_path: Path) -> None:
     async with client(sim, sleeps) as ark:
@@ -163,6 +185,7 @@ async def test_truncated_download_is_retried_to_a_complete_file(sim: SimulatorSe
     assert list(tmp_path.iterdir()) == [tmp_path / "clip.mp4"]  # no temp file left behind
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 @pytest.mark.parametrize(("outcome", "code"), [("failed", "OutputVideoSensitiveContentDetected"), ("expired", None)])
 async def test_task_faults_surface_with_their_code(sim: SimulatorServer, sleeps: Sleeps, outcome: str,
                                                    code: str | None) -> None:
@@ -173,6 +196,7 @@ async def test_task_faults_surface_with_their_code(sim: SimulatorServer, sleeps:
     assert (task.error.code if task.error else None) == code
 
 
+@pytest.mark.usefixtures("benign")  # about something else: no list lag, early 404s or seed replacement
 async def test_delete_whose_answer_was_lost_still_succeeds(sim: SimulatorServer, sleeps: Sleeps) -> None:
     sim.backend.config.queue_seconds = 1000.0  # stays queued, so the delete is a cancel
     async with client(sim, sleeps) as ark:
@@ -187,10 +211,11 @@ async def test_reconcile_never_adopts_a_task_the_caller_already_owns(sim: Simula
     async with client(sim, sleeps, timeout=0.5) as ark:
         sibling = await ark.create(request(seed=42))  # another shot with the same pinned seed
         sim.arm(CallFault(endpoint="create", kind="500"))  # refused: no task made this time
+        sent = time.time()
         with pytest.raises(AmbiguousCreate) as caught:
             await ark.create(request(seed=42))
-        assert (await reconcile(ark, caught.value)) is not None  # without exclusion the sibling looks like it
-        assert await reconcile(ark, caught.value, exclude={sibling}) is None
+        assert (await find(ark, caught.value, sent)).found is not None  # without exclusion the sibling looks like it
+        assert await find(ark, caught.value, sent, exclude={sibling}) == Verdict()
 
 
 @pytest.mark.parametrize("bad", ["key\nwith-newline-inside", "clé-non-ascii", "tab\tinside"])

@@ -201,7 +201,6 @@ async def test_create_gives_up_after_max_attempts(make_client: MakeClient, sleep
          "AuthenticationError"),
         (httpx.Response(404, json=error_body("InvalidEndpointOrModel.NotFound", type_="NotFound")), NotFound,
          "InvalidEndpointOrModel.NotFound"),
-        (httpx.Response(429, json=error_body("QuotaExceeded", type_="TooManyRequests")), RateLimited, "QuotaExceeded"),
         (httpx.Response(429, json=error_body("SetLimitExceeded", type_="TooManyRequests")), RateLimited,
          "SetLimitExceeded"),
     ],
@@ -214,6 +213,22 @@ async def test_create_refusals_are_raised_once(
         with pytest.raises(cls) as info:
             await ark.create(REQ)
     assert len(server.requests) == 1 and info.value.code == code and not info.value.retryable
+
+
+async def test_a_full_queue_is_waited_out_within_the_create_budget(make_client: MakeClient,
+                                                                     sleeps: Sleeps) -> None:
+    """QuotaExceeded also means "too many queued tasks": retried here, and only here (the engine has no loop of its
+    own), up to the POSTs the take has left."""
+    full = httpx.Response(429, json=error_body("QuotaExceeded", type_="TooManyRequests"))
+    server = Server(full, full, created("cgt-3"))
+    async with make_client(server) as ark:
+        assert await ark.create(REQ) == "cgt-3"
+    assert len(server.requests) == 3
+    server = Server(full)
+    async with make_client(server) as ark:
+        with pytest.raises(RateLimited) as info:
+            await ark.create(REQ, max_posts=2)
+    assert len(server.requests) == 2 and info.value.attempts == 2  # the caller adds these to the take's total
 
 
 async def test_retry_after_is_waited(make_client: MakeClient, sleeps: Sleeps) -> None:

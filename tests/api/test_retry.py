@@ -56,7 +56,7 @@ NOW = datetime(2026, 6, 11, 7, 4, 25, tzinfo=UTC)
         (429, "ServerOverloaded", None, True),
         (429, "RequestBurstTooFast", None, True),
         (429, "InflightBatchsizeExceeded", None, True),
-        (429, "QuotaExceeded", None, False),
+        (429, "QuotaExceeded", None, True),  # also "too many queued tasks": drains; bounded by CREATE_POSTS
         (429, "SetLimitExceeded", None, False),
         # a retryable code wins over a status that is not
         (400, "InternalServiceError", None, True),
@@ -191,3 +191,94 @@ def test_backoff_is_reproducible_with_a_seeded_rng() -> None:
 )
 def test_is_resubmittable(code: str | None, again: bool) -> None:
     assert policy.is_resubmittable(code) is again
+
+
+# -- the engine's side of the policy: totals, windows, what a 404 means ----------------------------------------------
+
+HOUR = 3600.0
+
+
+@pytest.mark.parametrize(("posts", "left"), [(0, policy.CREATE_POSTS), (5, policy.CREATE_POSTS - 5),
+                                             (policy.CREATE_POSTS, 0), (policy.CREATE_POSTS + 3, 0)])
+def test_create_posts_left(posts: int, left: int) -> None:
+    assert policy.create_posts_left(posts) == left
+
+
+def test_the_create_budget_fits_eight_unanswered_creates_and_the_one_that_works() -> None:
+    assert policy.CREATE_POSTS >= 9
+    assert policy.MAX_ATTEMPTS <= policy.CREATE_POSTS
+
+
+@pytest.mark.parametrize(
+    ("code", "expired", "attempts", "again"),
+    [
+        ("OutputVideoSensitiveContentDetected", False, 1, True),
+        ("OutputVideoSensitiveContentDetected", False, 3, False),  # max_attempts reached
+        ("InternalServiceError", False, 2, True),
+        ("InputTextSensitiveContentDetected", False, 1, False),
+        ("expired", True, 1, True),
+        (policy.GONE_CODE, True, 1, True),
+        (policy.AMBIGUOUS_CODE, False, 1, False),  # never paid twice on a guess
+        (policy.UNKNOWN_CODE, False, 1, False),
+        (policy.BUDGET_CODE, False, 1, False),
+        (None, False, 1, False),
+    ],
+)
+def test_may_resubmit(code: str | None, expired: bool, attempts: int, again: bool) -> None:
+    assert policy.may_resubmit(code, expired, attempts, max_attempts=3) is again
+
+
+@pytest.mark.parametrize(("code", "reseed"), [("OutputVideoSensitiveContentDetected", True),
+                                              ("OutputAudioSensitiveContentDetected.PolicyViolation", True),
+                                              ("InternalServiceError", False), (None, False)])
+def test_a_new_take_after_output_moderation_gets_a_new_seed(code: str | None, reseed: bool) -> None:
+    assert policy.reseed(code) is reseed
+
+
+M = policy.Missing
+T = 1_780_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("created", "first", "now", "scale", "verdict"),
+    [
+        (T, T + 1, T + 1, 1.0, M.WAIT),  # read-after-write: the first GET after the create
+        (T, T + 1, T + 1 + policy.MISSING_GRACE_S - 1, 1.0, M.WAIT),
+        (T, T + 1, T + 1 + policy.MISSING_GRACE_S, 1.0, M.ASK_LIST),
+        (T, T + 1, T + 1 + policy.MISSING_GRACE_S * 0.01, 0.01, M.ASK_LIST),  # scaled like every wait
+        (T, T + 1, T + 2, 0.01, M.WAIT),
+        (T, T + 5 * 86_400, T + 5 * 86_400, 1.0, M.WAIT),  # resumed days later, still within retention
+        (T, T + policy.RETENTION_S, T + policy.RETENTION_S, 1.0, M.GONE),
+        (T, T + 2, T + policy.RETENTION_S + 1, 0.01, M.GONE),
+    ],
+)
+def test_what_a_404_on_a_task_we_created_means(created: float, first: float, now: float, scale: float,
+                                                verdict: policy.Missing) -> None:
+    assert policy.missing_verdict(created, first, now, scale) is verdict
+
+
+@pytest.mark.parametrize(("misses", "wait"), [(1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0), (5, 30.0), (50, 30.0),
+                                              (10**6, 30.0)])
+def test_missing_waits_double_up_to_the_cap(misses: int, wait: float) -> None:
+    assert policy.missing_wait(misses, 1.0) == wait
+    assert policy.missing_wait(misses, 0.5) == wait * 0.5
+
+
+@pytest.mark.parametrize(
+    ("looked", "scale", "done"),
+    [(T, 1.0, False), (T + policy.RECONCILE_WINDOW_S - 1, 1.0, False), (T + policy.RECONCILE_WINDOW_S, 1.0, True),
+     (T + policy.RECONCILE_WINDOW_S * 0.002 + 1e-3, 0.002, True), (T + 0.05, 0.002, False), (T + 86_400, 1.0, True)],
+)
+def test_no_task_is_believed_only_from_a_look_after_the_list_lag_window(looked: float, scale: float,
+                                                                        done: bool) -> None:
+    assert policy.reconcile_done(T, looked, scale) is done
+
+
+@pytest.mark.parametrize(("finished", "now", "fresh"), [
+    (T, T, True), (T, T + 19 * HOUR, True), (T, T + policy.URL_FRESH_S, False), (T, T + 30 * HOUR, False),
+    (None, T, False),  # unknown completion time: the stored bytes go inline
+])
+def test_url_freshness_counts_from_the_providers_completion(finished: float | None, now: float,
+                                                            fresh: bool) -> None:
+    assert policy.url_fresh(finished, now) is fresh
+    assert policy.URL_FRESH_S < policy.URL_TTL_S

@@ -6,169 +6,28 @@ the journal must let every resume finish the film without ever creating a provid
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from orchestrator.models import frames_for
 from orchestrator.simulator.faults import CallFault
 from orchestrator.simulator.server import SimulatorServer
 from tests.conftest import FAST
-from tests.e2e.conftest import API_KEY, copy_storyboard, probe_film, requests_made, takes
+from tests.e2e.children import TARGET_WAIT_S, Child, children, command, env, start
+from tests.e2e.conftest import copy_storyboard, probe_film, requests_made, takes
 
+__all__ = ["children"]  # the fixture, used by name
 SHOTS = ("pick", "shake", "pour", "cup")
 TEA_FILM_FRAMES = frames_for(5) + frames_for(4) + frames_for(5) + frames_for(5) - 3  # three chained joins
 KILLS = 21  # SIGKILLs that land before the run is allowed to finish (at least 20 asked for)
 STALL_S = 30.0  # far longer than any kill takes to land; the client's own timeout is 60 s
-TARGET_WAIT_S = 15.0  # how long a targeted kill waits for its moment before killing anyway
-FINISH_S = 180.0  # a run left alone must finish within this
-
-Event = dict[str, Any]
-
-
-# -- a run in a subprocess, its JSON events read as they come ---------------------------------------------------------
-
-
-def _env(base_url: str) -> dict[str, str]:
-    return {**os.environ, "ARK_API_KEY": API_KEY, "ARK_BASE_URL": base_url, "ORCHESTRATOR_POLL_SCALE": "0.002",
-            "PYTHONUNBUFFERED": "1"}
-
-
-def _command(storyboard: Path, out: Path, command: str = "run") -> list[str]:
-    if command == "run":
-        return [sys.executable, "-m", "orchestrator", "run", str(storyboard), "--out", str(out), "--backend", "ark",
-                "--yes", "--json"]
-    return [sys.executable, "-m", "orchestrator", command, str(storyboard), "--out", str(out), "--json"]
-
-
-@dataclass
-class Child:
-    """One `orchestrator run` process in its own session (so its ffmpeg children can be found and cleaned up)."""
-
-    proc: subprocess.Popen[str]
-    events: list[Event] = field(default_factory=list)
-    stderr: list[str] = field(default_factory=list)
-    orphans: int = 0  # processes of its group still alive after it was killed (ffmpeg writing on, unwatched)
-    _readers: list[threading.Thread] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, storyboard: Path, out: Path, base_url: str) -> Child:
-        proc = subprocess.Popen(_command(storyboard, out), cwd=storyboard.parent, env=_env(base_url), text=True,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
-        child = cls(proc)
-        child._readers = [threading.Thread(target=child._read_stdout, daemon=True),
-                          threading.Thread(target=child._read_stderr, daemon=True)]
-        for reader in child._readers:
-            reader.start()
-        return child
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):  # a line cut short by a kill
-                    self.events.append(json.loads(line))
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        self.stderr.extend(line.rstrip("\n") for line in self.proc.stderr)
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def wait_event(self, kinds: set[str], after: int = 0, timeout: float = TARGET_WAIT_S) -> Event | None:
-        """The first event of one of `kinds` at index >= `after`, as soon as it is printed; None when the process
-        ended or the time ran out first."""
-        deadline = time.monotonic() + timeout
-        seen = after
-        while time.monotonic() < deadline:
-            while seen < len(self.events):
-                if self.events[seen]["event"] in kinds:
-                    return self.events[seen]
-                seen += 1
-            if not self.alive and not self._readers[0].is_alive():
-                return None
-            time.sleep(0.002)
-        return None
-
-    def count(self, kind: str) -> int:
-        return sum(e["event"] == kind for e in self.events)
-
-    def kill(self, sig: int = signal.SIGKILL) -> int:
-        """Send `sig` to the run (the Python process only, as the OOM killer would), wait for it to end, then kill
-        whatever of its group survived; returns the exit code."""
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, sig)
-        return self.finish()
-
-    def interrupt(self) -> int:
-        """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGINT)
-        return self.finish()
-
-    def finish(self, timeout: float = FINISH_S) -> int:
-        """Wait for the process to end (killing it after `timeout`), reap its group and readers."""
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        survivors = _group_members(self.proc.pid)
-        if survivors:
-            self.orphans += len(survivors)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        for reader in self._readers:
-            reader.join(10)
-        return code
-
-    def errors(self) -> list[str]:
-        """stderr without the one-line notice of which provider the run talks to."""
-        return [line for line in self.stderr if not line.startswith("provider: ")]
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live processes of a process group (Linux /proc)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(stat.parent.name))
-    return members
-
-
-@pytest.fixture
-def children() -> Iterator[list[Child]]:
-    """Every child a test starts; any still running at teardown is killed."""
-    started: list[Child] = []
-    yield started
-    for child in started:
-        if child.alive:
-            child.kill()
-
-
-def _start(children: list[Child], storyboard: Path, out: Path, base_url: str) -> Child:
-    child = Child.start(storyboard, out, base_url)
-    children.append(child)
-    return child
 
 
 # -- what the journal and the simulator hold --------------------------------------------------------------------------
@@ -325,7 +184,7 @@ def test_sigkill_at_random_moments_never_creates_a_task_twice(tmp_path: Path, ch
             mode = _choose(rng, progress, used, since_create)
             since_create = 0 if mode in ("in_create", "submitted") else since_create + 1
             used[mode] += 1
-            child = _start(children, storyboard, out, server.base_url)
+            child = start(children, storyboard, out, server.base_url)
             attempt = _attempt(server, child, mode, rng, progress, run_dir)
             attempt.landed += f" [{time.monotonic() - started:.1f} s]"
             attempts.append(attempt)
@@ -335,7 +194,7 @@ def test_sigkill_at_random_moments_never_creates_a_task_twice(tmp_path: Path, ch
             if attempt.code == 0:
                 break  # finished before a kill could land: nothing left to interrupt
         before_final = _progress(server, run_dir)
-        final = _start(children, storyboard, out, server.base_url)
+        final = start(children, storyboard, out, server.base_url)
         code = final.finish()
         adopted += sum(bool(e.get("adopted")) for e in final.events if e["event"] == "submitted")
         created = server.stats()["counters"]["tasks_created"]
@@ -379,14 +238,14 @@ def test_ctrl_c_exits_130_with_one_line_then_the_run_resumes(sim: SimulatorServe
                                                               children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")
     out = tmp_path / "runs"
-    child = _start(children, storyboard, out, sim.base_url)
+    child = start(children, storyboard, out, sim.base_url)
 
     submitted = child.wait_event({"submitted"})
     assert submitted is not None, child.stderr
     code = child.interrupt()
     journaled = _journal_task_ids(out / "tea-ad")
 
-    again = _start(children, storyboard, out, sim.base_url)
+    again = start(children, storyboard, out, sim.base_url)
     assert again.finish() == 0, again.stderr
     assert sim.stats()["counters"]["tasks_created"] == len(SHOTS)
     assert [e["shot"] for e in again.events if e["event"] == "submitted"] == ["shake", "pour", "cup"]
@@ -405,12 +264,12 @@ def test_a_second_run_on_a_directory_in_use_exits_2_and_status_still_works(
         sim: SimulatorServer, tmp_path: Path, children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")
     out = tmp_path / "runs"
-    first = _start(children, storyboard, out, sim.base_url)
+    first = start(children, storyboard, out, sim.base_url)
     assert first.wait_event({"submitted"}) is not None, first.stderr
 
-    second = subprocess.run(_command(storyboard, out), cwd=tmp_path, env=_env(sim.base_url), capture_output=True,
+    second = subprocess.run(command(storyboard, out), cwd=tmp_path, env=env(sim.base_url), capture_output=True,
                             text=True, timeout=60, check=False)
-    status = subprocess.run(_command(storyboard, out, "status"), cwd=tmp_path, env=_env(sim.base_url),
+    status = subprocess.run(command(storyboard, out, "status"), cwd=tmp_path, env=env(sim.base_url),
                             capture_output=True, text=True, timeout=60, check=False)
     still_running = first.alive
     first.interrupt()
@@ -435,7 +294,7 @@ def test_resume_after_kill_creates_only_the_shots_never_submitted(sim: Simulator
     storyboard = copy_storyboard(tmp_path, "tea-ad")
     out = tmp_path / "runs"
     run_dir = out / "tea-ad"
-    child = _start(children, storyboard, out, sim.base_url)
+    child = start(children, storyboard, out, sim.base_url)
     first = child.wait_event({"submitted"})
     assert first is not None, child.stderr
     second = child.wait_event({"submitted"}, after=child.events.index(first) + 1)
@@ -447,7 +306,7 @@ def test_resume_after_kill_creates_only_the_shots_never_submitted(sim: Simulator
     before = requests_made(sim)
     assert before["requests.create"] == 2
 
-    resumed = _start(children, storyboard, out, sim.base_url)
+    resumed = start(children, storyboard, out, sim.base_url)
     assert resumed.finish() == 0, resumed.stderr
 
     after = requests_made(sim)

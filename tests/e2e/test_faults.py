@@ -71,7 +71,7 @@ def run_shot(ark: SimulatorServer, tmp_path: Path) -> tuple[list[dict[str, Any]]
 
 @pytest.mark.parametrize(("endpoint", "retry_after", "code"), [
     ("create", None, None),  # ServerOverloaded, no Retry-After: the client backs off by itself
-    ("create", "0.05", "QuotaExceeded"),  # not retryable by the client: the engine waits and tries again
+    ("create", "0.05", "QuotaExceeded"),  # a full queue: the client waits it out (the engine keeps no loop)
     ("get", "0.05", None),
 ])
 def test_429_bursts_are_ridden_out(ark: SimulatorServer, tmp_path: Path, endpoint: str, retry_after: str | None,
@@ -87,7 +87,8 @@ def test_429_bursts_are_ridden_out(ark: SimulatorServer, tmp_path: Path, endpoin
         assert finish["lowest_limit"] < 10, finish  # the in-flight limit shrank on the refusals
     if code == "QuotaExceeded":
         assert finish["lowest_limit"] <= 10 // 2 ** 3, finish  # halved once per refusal
-        assert [e for e in evs if e["event"] == "retrying" and "QuotaExceeded" in e["reason"]]
+        assert len([e for e in evs if e["event"] == "throttled" and "QuotaExceeded" in e["reason"]]) == 3
+        assert ark.stats()["counters"]["requests.create"] == 4  # three refusals, one create: one place retries
 
 
 # -- server errors and dropped connections ---------------------------------------------------------------------------
@@ -200,6 +201,7 @@ def test_expired_download_url_is_renewed_by_getting_the_task_again(ark: Simulato
     just before the first download of each file. Getting the task again must hand out URLs that work."""
     ttl = 5.0
     ark.backend.config.url_ttl_seconds = ttl
+    ark.backend.config.resign_urls = True  # a provider whose GET signs URLs anew (the simulator's default: not)
     shift = [0.0]
     real_clock, real_file_for = ark.backend.clock, ark.backend.file_for
     first_use: set[tuple[str, str]] = set()

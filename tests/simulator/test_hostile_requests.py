@@ -19,6 +19,8 @@ from tests.conftest import data_url
 TASKS = "/contents/generations/tasks"
 AUTH = {"Authorization": "Bearer k"}
 M20 = "dreamina-seedance-2-0-260128"
+# The tests here are about other things: list lag, read-after-write 404s and seed replacement are off.
+pytestmark = pytest.mark.usefixtures("benign")
 
 
 def png_claiming(width: int, height: int) -> str:

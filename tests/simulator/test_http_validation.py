@@ -16,6 +16,8 @@ from tests.simulator.conftest import data_url
 TASKS = "/contents/generations/tasks"
 AUTH = {"Authorization": "Bearer k"}
 M20 = "dreamina-seedance-2-0-260128"
+# The tests here are about other things: list lag, read-after-write 404s and seed replacement are off.
+pytestmark = pytest.mark.usefixtures("benign")
 
 
 def png_url(width: int, height: int, fmt: str = "png") -> str:
@@ -53,6 +55,12 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("frames on 2.0", body(frames=57), 400, "InvalidParameter", "frames"),
     ("frames not 25+4n", body(model="seedance-1-0-pro-250528", frames=30), 400, "InvalidParameter", "frames"),
     ("flex on 2.0", body(service_tier="flex"), 400, "InvalidParameter.UnsupportedParameter", "service_tier"),
+    ("service_tier default on 2.0", body(service_tier="default"), 400, "InvalidParameter.UnsupportedParameter",
+     "service_tier"),
+    ("service_tier on 2.5", body(model="dreamina-seedance-2-5-260628", service_tier="default"), 400,
+     "InvalidParameter.UnsupportedParameter", "service_tier"),
+    ("unknown service_tier on 1.0 pro", body(model="seedance-1-0-pro-250528", service_tier="offline"), 400,
+     "InvalidParameter", "service_tier"),
     ("priority range", body(priority=10), 400, "InvalidParameter", "priority"),
     ("expiry range", body(execution_expires_after=100), 400, "InvalidParameter", "execution_expires_after"),
     ("seed range", body(seed=2**32), 400, "InvalidParameter", "seed"),
@@ -105,6 +113,23 @@ def test_rule_answers_the_providers_error(sim: SimulatorServer, case: str, paylo
     assert "Request id: 021" in error["message"]
     assert response.headers["x-request-id"].startswith("021")
     assert sim.stats()["counters"].get("tasks_created", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "tier", "echoed"),
+    [
+        ("seedance-1-0-pro-250528", "default", "default"),
+        ("seedance-1-0-pro-250528", "flex", "flex"),
+        ("seedance-1-5-pro-251215", "flex", "flex"),
+        (M20, None, "default"),  # null is absent: the official SDK sends every unset field as null
+    ],
+)
+def test_service_tier_accepted_where_the_model_takes_it(sim: SimulatorServer, model: str, tier: str | None,
+                                                        echoed: str) -> None:
+    response = httpx.post(sim.base_url + TASKS, json=body(model=model, service_tier=tier), headers=AUTH)
+    assert response.status_code == 200, response.text
+    task = httpx.get(f"{sim.base_url}{TASKS}/{response.json()['id']}", headers=AUTH).json()
+    assert task["service_tier"] == echoed
 
 
 def test_missing_or_wrong_key_is_401(sim: SimulatorServer) -> None:

@@ -13,8 +13,10 @@ from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.http import build_app
 from orchestrator.simulator.server import SimulatorServer
+from tests.simulator.conftest import BENIGN
 
-pytestmark = pytest.mark.anyio
+# list lag, read-after-write 404s and seed replacement are off: the story here is about both layers agreeing
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("benign")]
 TASKS = "/api/v3/contents/generations/tasks"
 AUTH = {"Authorization": "Bearer k"}
 
@@ -30,7 +32,7 @@ async def client(request: pytest.FixtureRequest, sim: SimulatorServer) -> AsyncI
         async with httpx.AsyncClient(base_url=sim.root_url, headers=AUTH) as http:
             yield http
         return
-    backend = Backend(SimConfig(speed=1000.0, queue_seconds=0.0, list_qps=None))
+    backend = Backend(SimConfig(speed=1000.0, queue_seconds=0.0, list_qps=None, **BENIGN))
     backend.public_url = "http://sim"
     transport = httpx.ASGITransport(app=build_app(backend))
     try:

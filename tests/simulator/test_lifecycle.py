@@ -18,11 +18,13 @@ from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.faults import CallFault, TaskFault
 from orchestrator.simulator.server import SimulatorServer, control
-from tests.simulator.conftest import APPLE, data_url
+from tests.simulator.conftest import APPLE, BENIGN, data_url
 
 TASKS = "/contents/generations/tasks"
 AUTH = {"Authorization": "Bearer k"}
 M20 = "dreamina-seedance-2-0-260128"
+# The tests here are about other things: list lag, read-after-write 404s and seed replacement are off.
+pytestmark = pytest.mark.usefixtures("benign")
 
 
 def create(sim: SimulatorServer, **fields: Any) -> httpx.Response:
@@ -169,7 +171,7 @@ def test_signed_urls_expire_with_403_and_reject_tampering(sim: SimulatorServer) 
 
 def test_tasks_expire_after_execution_expires_after() -> None:
     now = [1_800_000_000.0]
-    backend = Backend(SimConfig(speed=1.0, queue_seconds=10_000.0), clock=lambda: now[0])
+    backend = Backend(SimConfig(speed=1.0, queue_seconds=10_000.0, **BENIGN), clock=lambda: now[0])
     with SimulatorServer(backend=backend) as sim:
         task_id = create(sim, execution_expires_after=3600).json()["id"]
         assert get(sim, task_id)["status"] == "queued"

@@ -18,7 +18,11 @@ from orchestrator.simulator.render import (
     FPS,
     RenderJob,
     RenderResult,
+    _annotations,
     _decode_fit,
+    _frames,
+    _moved,
+    _scene,
     ffmpeg_argv,
     render,
 )
@@ -89,8 +93,9 @@ LAST = picture(WIDTH, HEIGHT, 200).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 
 @pytest.fixture(scope="module")
 def chained(tmp_path_factory: pytest.TempPathFactory) -> tuple[RenderJob, RenderResult]:
-    """Image to video with both ends given, audio and watermark on."""
-    spec = job(first_frame=encode(FIRST), last_frame=encode(LAST, "TIFF"), generate_audio=True, watermark=True)
+    """Image to video with both ends given, audio, watermark and annotations on."""
+    spec = job(first_frame=encode(FIRST), last_frame=encode(LAST, "TIFF"), generate_audio=True, watermark=True,
+               annotate=True)
     return spec, render(spec, tmp_path_factory.mktemp("chained"))
 
 
@@ -151,7 +156,8 @@ def test_text_to_video_moves_and_its_png_is_the_final_frame(text_only: tuple[Ren
     spec, result = text_only
     frames = decoded_frames(result.video)
     assert len(frames) == spec.frames
-    assert mae(frames[0], frames[-1]) > 6
+    moved = np.abs(frames[0].astype(np.int16) - frames[-1].astype(np.int16)).max(axis=-1) > 24
+    assert moved.mean() > 0.02, "shape edges should have shifted by the end (nothing else is drawn on the frames)"
     with Image.open(result.last_frame_png) as png:
         assert png.size == (WIDTH, HEIGHT)
         assert mae(frames[-1], png.convert("RGB")) < 6
@@ -210,3 +216,46 @@ def test_argv_pins_everything_that_could_vary() -> None:
         assert flag in joined
     assert "-an" in ffmpeg_argv(job(), Path("out.mp4"))
     assert "end_sample=98000" in joined  # 49 frames at 24 fps = 2000 samples per frame, exactly
+
+
+# --- annotations are opt-in ----------------------------------------------------------------------------------------
+
+
+def drawn(spec: RenderJob) -> list[np.ndarray]:
+    """The frames as drawn, before encoding (so comparisons are exact)."""
+    return [np.asarray(frame) for frame in _frames(spec, _scene(spec))]
+
+
+def test_frames_carry_no_text_unless_annotate_asks() -> None:
+    plain = job(frames=13)
+    scene = _scene(plain)
+    clean = drawn(plain)
+    assert np.array_equal(clean[0], np.asarray(scene.base))
+    for index, frame in enumerate(clean[1:], start=1):  # nothing but the motion: no caption, no counter
+        assert np.array_equal(frame, np.asarray(_moved(scene.fine, scene.motion, index)))
+    annotated = dataclasses.replace(plain, annotate=True)
+    noted = drawn(annotated)
+    notes = _annotations(annotated)
+    (band, (left, top)), _ = notes.counter
+    outside = np.ones((HEIGHT, WIDTH), bool)
+    outside[: notes.caption.height, :] = False
+    outside[top: top + band.height, left: left + band.width] = False
+    assert np.array_equal(noted[0], clean[0]), "frame 1 is never annotated"
+    for with_text, without in zip(noted[1:], clean[1:], strict=True):
+        differs = (with_text != without).any(axis=-1)
+        assert differs[: notes.caption.height].any() and differs[top: top + band.height].any()
+        assert not differs[outside].any(), "annotations only touch the caption and counter bands"
+
+
+def test_first_frame_job_starts_on_the_given_image_exactly() -> None:
+    frames = drawn(job(first_frame=encode(FIRST), frames=5))
+    assert np.array_equal(frames[0], np.asarray(FIRST))
+
+
+def test_without_annotations_the_png_is_the_final_frame_exactly(tmp_path: Path) -> None:
+    spec = job(frames=9)
+    result = render(spec, tmp_path)
+    with Image.open(result.last_frame_png) as png:
+        assert np.array_equal(np.asarray(png.convert("RGB")), drawn(spec)[-1])
+    again = render(spec, tmp_path / "again")
+    assert result.video.read_bytes() == again.video.read_bytes()
