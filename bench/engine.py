@@ -42,6 +42,28 @@ def ours_once(storyboard: Path, sim: Simulator, work: Path) -> dict[str, float]:
             "rerun_reused": sum(1 for e in again if e["event"] == "reused")}
 
 
+# Every undocumented provider behaviour the simulator models, at once (its defaults already hide new tasks from the
+# list for a while, answer 404 right after a create, report seeds of their own and sign URLs once): plus a quarter of
+# the creates answered with a 5xx or a dropped connection after the task was made, and bursts of 429/502/503.
+HOSTILE = {"lost_creates": 0.25, "bursts": 0.05}
+
+
+def hostile_once(storyboard: Path, sim: Simulator, work: Path, seed: int) -> dict[str, float]:
+    """One fresh run with every behaviour on: tasks created beyond one per shot, wall time, requests per shot."""
+    sim.control("reset")
+    sim.control("config", {**HOSTILE, "fault_seed": seed})
+    try:
+        wall, events = run_orchestrator(storyboard, work / "hostile", sim)
+        stats = sim.control("stats")["counters"]
+    finally:
+        sim.control("config", {"lost_creates": 0.0, "bursts": 0.0, "fault_seed": None})
+    shots = len(check_file(storyboard).specs)
+    return {"wall": wall, "duplicate_creates": stats.get("tasks_created", 0) - shots,
+            "requests_per_shot": sum(v for k, v in stats.items() if k.startswith("requests.")) / shots,
+            "lost_creates": stats.get("lost_creates", 0), "burst_responses": stats.get("burst_responses", 0),
+            "exit_ok": float(any(e["event"] == "run_finished" and e["exit_code"] == 0 for e in events))}
+
+
 def naive_once(storyboard: Path, sim: Simulator, work: Path) -> dict[str, float]:
     """One run of the documented SDK loop."""
     sim.control("reset")
@@ -91,10 +113,12 @@ def main() -> None:
     storyboard = args.storyboard.resolve()
     ours: list[dict[str, float]] = []
     naive: list[dict[str, float]] = []
+    hostile: list[dict[str, float]] = []
     with simulator() as sim, tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
         for rep in range(args.reps):  # interleaved, so a noisy moment hurts both sides alike
             ours.append(ours_once(storyboard, sim, Path(tmp) / f"o{rep}"))
             naive.append(naive_once(storyboard, sim, Path(tmp) / f"n{rep}"))
+            hostile.append(hostile_once(storyboard, sim, Path(tmp) / f"h{rep}", seed=rep + 1))
         resume = resume_after_kill(storyboard, sim, Path(tmp))
     report: dict[str, Any] = {
         "storyboard": str(args.storyboard), "reps": args.reps, "speed": SPEED,
@@ -111,6 +135,14 @@ def main() -> None:
         "duplicate_creates": max(o["duplicate_creates"] for o in ours),
         "rerun_requests": max(o["rerun_requests"] for o in ours),
         "resume": resume,
+        "hostile": {
+            "duplicate_creates": max(h["duplicate_creates"] for h in hostile),
+            "all_exit_0": all(h["exit_ok"] for h in hostile),
+            "wall_s": Stat.of([h["wall"] for h in hostile]).__dict__,
+            "requests_per_shot": Stat.of([h["requests_per_shot"] for h in hostile]).__dict__,
+            "lost_creates": sum(int(h["lost_creates"]) for h in hostile),
+            "burst_responses": sum(int(h["burst_responses"]) for h in hostile),
+        },
     }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -76,6 +76,12 @@ def engine_rows(storyboard: str, reps: int) -> tuple[list[Row], list[str]]:
          f"GETs per shot {_stat(r['ours_gets_per_shot'], '{:.1f}')} / {_stat(r['naive_gets_per_shot'], '{:.1f}')}",
          "fewer" if r["ours_requests_per_shot"]["median"] < r["naive_requests_per_shot"]["median"] else "more"),
         ("duplicate creates", str(r["duplicate_creates"]), "must be 0", equal(r["duplicate_creates"], 0)),
+        ("duplicate creates, every provider behaviour at once", str(r["hostile"]["duplicate_creates"]),
+         f"must be 0 (lost create answers 25 %, bursts 5 %, list lag, early 404s, no seed echo, URLs signed once; "
+         f"{r['hostile']['lost_creates']} answers lost, {r['hostile']['burst_responses']} burst answers; wall "
+         f"{_stat(r['hostile']['wall_s'], '{:.1f}')} s, {_stat(r['hostile']['requests_per_shot'], '{:.1f}')} "
+         f"requests per shot; every run exit 0: {'yes' if r['hostile']['all_exit_0'] else 'NO'})",
+         equal(r["hostile"]["duplicate_creates"], 0) if r["hostile"]["all_exit_0"] else "missed: a run failed"),
         ("provider calls by rerunning a finished storyboard", str(r["rerun_requests"]), "must be 0",
          equal(r["rerun_requests"], 0)),
         ("creates by resuming after SIGKILL at the midpoint", str(resume["resume_creates"]),

@@ -1,8 +1,9 @@
 """The model catalog: what each Seedance model accepts, what it outputs, and what it costs. Data, not if-chains.
 
-Facts come from `shared/reference/seedance-api.md` (§2 capabilities, §3.5 pixel sizes, §10 prices). Where the
-reference marks a fact unconfirmed the entry says so (`Price.confirmed`, comments tagged [UNCONFIRMED]/[INF]) and
-the value can be overridden (prices: `ORCHESTRATOR_PRICES`, see `orchestrator.config`).
+Facts come from the provider's documentation, as compiled with sources in the team's API reference (§2
+capabilities, §3.5 pixel sizes, §10 prices). Where the reference marks a fact unconfirmed the entry says so
+(`Price.confirmed`, comments tagged [UNCONFIRMED]/[INF]) and the value can be overridden (prices:
+`ORCHESTRATOR_PRICES`, see `orchestrator.config`).
 """
 
 from __future__ import annotations

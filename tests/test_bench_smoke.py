@@ -17,14 +17,16 @@ def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_r
     rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in done.stdout.splitlines()
             if line.startswith("| ") and not line.startswith("| row")}
     assert rows["duplicate creates"] == "0"
+    assert rows["duplicate creates, every provider behaviour at once"] == "0"
     assert rows["provider calls by rerunning a finished storyboard"] == "0"
     resume = next(line for line in done.stdout.splitlines() if "creates by resuming after SIGKILL" in line)
     made, wanted = resume.split("|")[2].strip(), resume.split("|")[3].split(":")[-1].strip()
     assert made == wanted
     assert float(rows["scale: peak RSS (MB)"].split()[0]) < 300  # median (min-max)
-    assert len(rows) == 10
+    assert len(rows) == 11
     verdicts = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in done.stdout.splitlines()
                 if line.startswith("| ") and not line.startswith("| row")}
     assert verdicts["duplicate creates"] == verdicts["provider calls by rerunning a finished storyboard"] == "met"
+    assert verdicts["duplicate creates, every provider behaviour at once"] == "met"
     overhead = next(v for name, v in verdicts.items() if name.startswith("critical-path overhead"))
     assert overhead == "met" or (overhead.startswith("missed by ") and ": " in overhead)  # by how much, and why

@@ -219,7 +219,7 @@ class ArkClient:
     async def _call(self, method: str, path: str, *, params: Query | None = None,
                     paced: bool = False) -> httpx.Response:
         async def once() -> httpx.Response:
-            if paced and (wait := self.pacer.reserve()) > 0:
+            while paced and (wait := self.pacer.claim()) > 0:
                 await self.sleep(wait)
             return await self._send(method, path, params=params)
 

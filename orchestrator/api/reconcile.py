@@ -1,4 +1,4 @@
-"""Find the task a create with an unknown outcome may have made, through the list endpoint (DESIGN.md §5, house rule 3).
+"""Find the task a create with an unknown outcome may have made, through the list endpoint.
 
 The provider echoes some request fields in each task (model, resolution, ratio, duration or frames, generate_audio,
 service_tier, execution_expires_after) and maybe the seed: its docs do not promise a 2.x task reports the seed it was
@@ -7,7 +7,7 @@ decides between candidates only where echoes are known to carry it (or where exa
 
 The list may show a new task only some seconds after its create (list lag), so "no task" is only believed from a look
 that began after `retry.RECONCILE_WINDOW_S`; earlier looks that find nothing are repeated. Several candidates that
-nothing tells apart are reported as such, never guessed between: the caller decides (DESIGN.md §5).
+nothing tells apart are reported as such, never guessed between: the caller decides.
 """
 
 from __future__ import annotations

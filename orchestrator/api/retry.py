@@ -7,7 +7,7 @@ mean "slow down" or "our fault" (rate and burst limits, ServerOverloaded, Reques
 QuotaExceeded, which also means "too many queued tasks" and drains as they start). What is not: other 4xx, and
 SetLimitExceeded (a safe-experience cap a person set). A server's `x-should-retry` header overrides the table.
 
-Create is stricter (DESIGN.md §5): `create_reached_server` says when a failed create may have made a task anyway; such a
+Create is stricter: `create_reached_server` says when a failed create may have made a task anyway; such a
 create is reconciled, never resent. Every operation has a bounded total of requests: `MAX_ATTEMPTS` per call of the
 client, `CREATE_POSTS` per take across rate-limit waits and ambiguous rounds.
 
@@ -48,7 +48,7 @@ RETRYABLE_CODES = frozenset({
 })
 RATE_LIMIT_CODE_PREFIX = "RateLimitExceeded."  # RateLimitExceeded.EndpointRPMExceeded, .EndpointTPMExceeded, ...
 FATAL_CODES = frozenset({"SetLimitExceeded"})
-# Task failures worth a new create (DESIGN.md §5): provider faults, and output moderation, which is probabilistic.
+# Task failures worth a new create: provider faults, and output moderation, which is probabilistic.
 RESUBMITTABLE_TASK_CODE_PREFIXES = ("InternalServiceError", "OutputVideoSensitiveContentDetected",
                                     "OutputAudioSensitiveContentDetected")
 # Take-level codes of our own (not the provider's): why a take ended without a video.

@@ -1,4 +1,4 @@
-"""Keeps a process's creates recognisable on the list (DESIGN.md §5).
+"""Keeps a process's creates recognisable on the list.
 
 A create whose answer is lost is found again through the list by what its task echoes (model, resolution, length,
 audio, tier; the seed only where the provider echoes it). Two creates alike in all of those, both unanswered at once,

@@ -1,4 +1,4 @@
-"""Rebuilding a lost or damaged journal from what the run directory still holds (DESIGN.md §5): every take keeps a
+"""Rebuilding a lost or damaged journal from what the run directory still holds: every take keeps a
 mirror of its journal row beside its files (`shots/<id>/<key12>/take-<n>.json`), and every finished take its clip,
 last frame and the provider's `task.json`. Nothing is asked of the provider and nothing is paid: the next run resumes
 from the rebuilt journal as from the lost one (an unanswered create is reconciled, a submitted task polled, a

@@ -1,4 +1,4 @@
-"""The run directory (DESIGN.md §5): where each file of a run lives, the lock that keeps it to one process, and the
+"""The run directory: where each file of a run lives, the lock that keeps it to one process, and the
 check that its journal is whole before anything trusts it.
 
     <out>/<name>/journal.sqlite  shots/<id>/<key12>/{clip.mp4,last_frame.png,task.json,take-<n>.json}  cache/

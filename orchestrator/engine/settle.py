@@ -1,4 +1,4 @@
-"""Interrupted creates, settled before this run creates anything (DESIGN.md §5).
+"""Interrupted creates, settled before this run creates anything.
 
 A process killed inside a create call leaves an intent without a task id; its task may exist. The list can tell that
 task from another create's only if nothing alike is unresolved at the same time: the gate guarantees it within one
@@ -63,7 +63,7 @@ async def settle_intents(ctx: ShotContext) -> None:
 async def _settle_group(ctx: ShotContext, takes: list[Take]) -> None:
     for take in sorted(takes, key=lambda t: t.intent_at):
         life = machine.settling(take.intent_at, take.posts)
-        while not life.phase.terminal:
+        while life.phase in (Phase.RECONCILE, Phase.CANCEL):  # found: POLL, for its shot's runner to go on with
             event = await (look_for_task(ctx, take, life) if life.phase is Phase.RECONCILE
                            else cancel_suspects(ctx, life))
             life, actions = machine.step(life, event, ctx.polls.scale)

@@ -87,6 +87,7 @@ class ShotRunner:
         self._created_here: str | None = None  # the task id the last create of this process answered
         self._since: float | None = None  # when this process learnt the current task exists
         self._looks: tuple[float, float] | None = None  # the last two looks at it (for the latency model)
+        self._built: tuple[int, bool, CreateTaskRequest] | None = None  # the last create body, by (seed, inline)
 
     async def run(self, publish: Callable[[Handoff], None]) -> ShotOutcome:
         """Produce the shot; `publish` gets the last frame as soon as it is on disk, before the clip downloads."""
@@ -326,8 +327,11 @@ class ShotRunner:
                                            self.ctx.run)
 
     def _request(self, seed: int, inline: bool) -> CreateTaskRequest:
-        frame = self.parent.as_request_url(self.ctx.clock(), inline) if self.parent else None
-        return build.build_request(self.spec, self.ctx.base_dir, seed, frame)
+        """The create body (built once per seed and way of sending the parent's frame: inline files are large)."""
+        if self._built is None or self._built[:2] != (seed, inline):
+            frame = self.parent.as_request_url(self.ctx.clock(), inline) if self.parent else None
+            self._built = (seed, inline, build.build_request(self.spec, self.ctx.base_dir, seed, frame))
+        return self._built[2]
 
     def _frame_refused(self, req: CreateTaskRequest, exc: ApiError) -> bool:
         """Whether a refusal says the provider could not fetch the parent's frame URL we sent."""

@@ -1,4 +1,4 @@
-"""The life of one take as a pure transition function (DESIGN.md §5): `step(life, event) -> (next life, actions)`.
+"""The life of one take as a pure transition function: `step(life, event) -> (next life, actions)`.
 
 A take is one intent and at most one task on the provider. Its phases::
 

@@ -1,7 +1,9 @@
 """The simulated provider's own rule table: what each model id accepts and outputs, as the provider documents it.
 
-Transcribed from the reference (`shared/reference/seedance-api.md`, cited as §n) and the provider's create page
-(`shared/reference/seedance-create-task.txt`, cited as "create page"), never from the product's model catalog: the
+Transcribed from the provider's documentation (the BytePlus ModelArk video-generation tutorial and API reference, and
+Volcengine Ark's, compiled with their sources in the team's API reference, cited as §n) and from the provider's own
+create-task page (https://docs.byteplus.com/en/docs/ModelArk/1520757, cited as "create page"), never from the
+product's model catalog: the
 simulator is what the product is tested against, so a mistake in the product's catalog must not pass on both sides.
 `tests/simulator/test_contract.py` compares the two tables cell by cell.
 """

@@ -35,6 +35,7 @@ __all__ = ["children"]
 pytestmark = pytest.mark.matrix
 
 SPEED = 100.0  # the simulator's time compression; our polls are scaled the same way
+KILL_SPEED = 5.0  # slower for the kills: a fresh run takes ~20 s, so twenty kills land before one can finish
 MODEL = "seedance-1-0-pro-250528"  # 480p 2 s clips: the cheapest to render
 SECONDS = 2
 CLIP = frames_for(SECONDS)
@@ -100,18 +101,18 @@ def storyboard(folder: Path) -> Path:
     return path
 
 
-def configure(root: str, changes: dict[str, Any]) -> None:
+def configure(root: str, changes: dict[str, Any], speed: float = SPEED) -> None:
     control(root, "reset")
-    control(root, "config", {"speed": SPEED, **BENIGN, **changes})
+    control(root, "config", {"speed": speed, **BENIGN, **changes})
 
 
-def run_once(board: Path, out: Path, root: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command(board, out), cwd=board.parent, env=_env(root), capture_output=True, text=True,
-                          timeout=600, check=False)
+def run_once(board: Path, out: Path, root: str, speed: float = SPEED) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command(board, out), cwd=board.parent, env=_env(root, speed), capture_output=True,
+                          text=True, timeout=600, check=False)
 
 
-def _env(root: str) -> dict[str, str]:
-    return {**env(f"{root}/api/v3"), "ORCHESTRATOR_POLL_SCALE": str(1 / SPEED)}
+def _env(root: str, speed: float = SPEED) -> dict[str, str]:
+    return {**env(f"{root}/api/v3"), "ORCHESTRATOR_POLL_SCALE": str(1 / speed)}
 
 
 def check_outcome(root: str, run_dir: Path) -> None:
@@ -141,39 +142,39 @@ def test_one_task_per_shot_whatever_the_provider_does(simulator: str, tmp_path: 
 
 def test_one_task_per_shot_with_everything_at_once_and_20_sigkills(simulator: str, tmp_path: Path,
                                                                    children: list[Child]) -> None:
-    """Kills at random moments, and every third one inside a create whose task the simulator already made."""
-    configure(simulator, ALL)
+    """Kills at random moments of a run, and every third one inside a create whose task the simulator already made
+    (its answer stalled): the next run must settle that create before it creates anything."""
+    configure(simulator, ALL, speed=KILL_SPEED)
     rng = random.Random(20261129)
     board = storyboard(tmp_path)
     out = tmp_path / "runs"
     landed: Counter[str] = Counter()
     while sum(landed.values()) < KILLS:
-        child = Child.start(board, out, "", environ=_env(simulator))
+        child = Child.start(board, out, "", environ=_env(simulator, KILL_SPEED))
         children.append(child)
-        if sum(landed.values()) % 3 == 2:
+        creates_left = control(simulator, "stats")["counters"].get("tasks_created", 0) < len(SHOTS)
+        if sum(landed.values()) % 3 == 2 and creates_left:
             control(simulator, "faults", {"endpoint": "create", "kind": "stall", "phase": "after",
                                           "stall_seconds": 30})
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 3
             while control(simulator, "faults")["armed"] and child.alive and time.monotonic() < deadline:
                 time.sleep(0.01)
             where = "inside a create" if not control(simulator, "faults")["armed"] else "random"
             time.sleep(rng.uniform(0.0, 0.2))
         else:
             child.wait_event({"run_started"})
-            time.sleep(rng.uniform(0.0, 2.5))
+            time.sleep(rng.uniform(0.0, 1.0))
             where = "random"
         code = child.kill()
         _disarm(simulator)
-        if code == 0:
-            break  # finished before the kill: nothing left to interrupt
-        assert code == -signal.SIGKILL, child.stderr
+        assert code == -signal.SIGKILL, (code, child.stderr)  # the run was still going: the kill landed
         landed[where] += 1
 
-    final = run_once(board, out, simulator)
+    final = run_once(board, out, simulator, KILL_SPEED)
 
     print(f"\n{sum(landed.values())} SIGKILLs: {dict(landed)}")
     assert final.returncode == 0, final.stderr
-    assert sum(landed.values()) >= KILLS and landed["inside a create"] >= 3, landed
+    assert landed["inside a create"] >= 3, landed
     check_outcome(simulator, out / "matrix")
 
 
