@@ -38,8 +38,8 @@ Frame = npt.NDArray[np.uint8]  # height x width x 3, RGB
 Samples = npt.NDArray[np.int16]  # mono, 48 kHz
 
 THUMB_WIDTH = 320  # seam frames are compared and shown at this width: enough to judge, cheap to decode and diff
-DUPLICATE_MAD = 0.5  # mean |difference| (0..255) below which two frames are the same picture, whatever the motion
-DUPLICATE_MOTION_SHARE = 0.4  # ... or below this share of the frame-to-frame change next to the seam (see is_duplicate)
+DUPLICATE_MOTION_SHARE = 0.4  # a seam changing less than this share of the motion next to it is a freeze
+DUPLICATE_MAD = 0.5  # with no motion to compare (the film's edge): mean |difference| (0..255) of the same picture
 AUDIO_WINDOW = AUDIO_RATE // 20  # 50 ms of samples on each side of a seam
 SILENCE_DBFS = -96.0  # the level given to digital silence (16-bit range), so a step into silence stays finite
 SSIM_WINDOW = 8
@@ -197,12 +197,17 @@ def is_duplicate(frames: dict[int, Frame], index: int) -> bool:
     """True when the frames either side of the seam before `index` are the same picture: the film freezes there.
 
     A copy of a frame that went through another encode is never bit-exact, so "the same" is relative: the seam pair
-    differs by less than DUPLICATE_MAD, or by much less than neighbouring frames inside the shots differ from each
-    other. A smooth (chained, repeated frame dropped) seam changes about as much as its neighbours do.
+    differs by much less than neighbouring frames inside the shots differ from each other. A smooth (chained,
+    repeated frame dropped) seam changes about as much as its neighbours do. In a shot that barely moves (a held
+    product shot, a slow zoom on smooth colour) every pair of frames differs by less than a re-encode does, so no
+    absolute threshold can tell a freeze there; nor would anyone see one. Only without neighbours to compare (the
+    film's first frames) does the absolute DUPLICATE_MAD decide.
     """
+    seam = mean_abs_diff(frames[index - 1], frames[index])
     motion = [mean_abs_diff(frames[n], frames[n + 1]) for n in (index - 2, index) if n in frames and n + 1 in frames]
-    limit = max([DUPLICATE_MAD, *(DUPLICATE_MOTION_SHARE * m for m in motion)])
-    return mean_abs_diff(frames[index - 1], frames[index]) < limit
+    if not motion:
+        return seam < DUPLICATE_MAD
+    return seam < DUPLICATE_MOTION_SHARE * max(motion)
 
 
 def level_dbfs(samples: Samples) -> float:

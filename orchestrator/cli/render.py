@@ -93,7 +93,8 @@ def status_tables(info: RunStatus, out: Console) -> None:
     for name, path in info.films.items():
         why = info.stale.get(name)
         out.print(Text(f"film {name}: {path}" + (f"  STALE: {why}" if why else "")))
-    out.print(Text(f"Spent: ${info.usd:,.2f} ({info.tokens:,} tokens)"))
+    money = "simulated, nothing was paid" if info.simulated else f"{info.tokens:,} tokens"
+    out.print(Text(f"Spent: ${info.usd:,.2f} ({money})"))
 
 
 def total_line(plan: Plan) -> str:

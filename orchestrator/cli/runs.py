@@ -74,7 +74,7 @@ def run(
     resume = _resume_command(file, out, backend, budget, only)
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
-        _summary(result, resume)
+        _summary(result, resume, simulated=kind is BackendKind.SIM)
     raise typer.Exit(result.exit_code)
 
 
@@ -125,15 +125,16 @@ def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, b
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _summary(result: RunResult, resume: str) -> None:
+def _summary(result: RunResult, resume: str, simulated: bool) -> None:
     for name, path in result.films.items():
         typer.echo(f"film {name}: {path}")
     if result.report is not None:
         typer.echo(f"report: {result.report}  contact sheet: {result.contact_sheet}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    money = "simulated, nothing was paid" if simulated else f"{result.tokens:,} tokens"
     typer.echo(f"shots: {len(result.generated)} generated, {len(result.reused)} reused; "
-               f"spent ${result.usd:,.2f} ({result.tokens:,} tokens)", err=True)
+               f"spent ${result.usd:,.2f} ({money})", err=True)
     for shot, reason in {**result.failed, **result.blocked}.items():
         typer.echo(f"failed: {shot}: {reason}", err=True)
     if result.exit_code:

@@ -54,6 +54,7 @@ class RunStatus:
     usd: float
     last_run: dict[str, object] | None
     stale: dict[str, str] = field(default_factory=dict)  # film -> why it no longer matches the storyboard
+    simulated: bool = False  # every run here used the simulator: no money was spent
 
 
 def locate(target: Path, out: Path | None, *, check: bool = True) -> RunDir:
@@ -85,7 +86,8 @@ def status(run_dir: RunDir) -> RunStatus:
         films = {p.stem: str(p) for p in sorted((run_dir.root / "outputs").glob("*.mp4"))}
         return RunStatus(str(run_dir.root), journal.meta("storyboard"), shots, films,
                          sum(s.tokens for s in shots), round(sum(s.usd for s in shots), 4), journal.last_run(),
-                         _stale(run_dir, journal, list(films)))
+                         _stale(run_dir, journal, list(films)),
+                         simulated=journal.meta("backend.sim") is not None and journal.meta("backend.ark") is None)
     finally:
         journal.close()
 

@@ -152,6 +152,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     for shot, variant in prepared.decisions.rerolls.items():
         journal.set_variant(shot, variant)
     journal.set_meta("storyboard", str(checked.path.resolve()))
+    journal.set_meta(f"backend.{backend.kind.value}", "1")  # status says "simulated" while no real call was made
     run = journal.begin_run(str(checked.path))
     plan = prepared.plan
     events.emit("run_started", run=run, storyboard=str(checked.path), run_dir=str(prepared.run_dir.root),

@@ -101,6 +101,24 @@ def test_duplicate_is_judged_against_the_motion_next_to_the_seam(neighbours_move
     assert qc.is_duplicate(frames, 25) is duplicate
 
 
+def test_a_seam_in_a_shot_that_barely_moves_is_not_a_freeze() -> None:
+    """A slow zoom on smooth colour: every pair of frames differs by less than a re-encode would (MAD < 0.5), and
+    the seam by more than its neighbours. Nothing stands still there that does not everywhere else."""
+    base = np.full((90, 160, 3), 120, np.uint8)
+
+    def drift(share: float) -> qc.Frame:  # a share of the pixels one level up: a slow change
+        return (base + (RNG.random(base.shape) < share)).astype(np.uint8)
+
+    frames = {23: drift(0.1), 24: drift(0.1), 25: drift(0.3), 26: drift(0.3)}
+    assert all(qc.mean_abs_diff(frames[n], frames[n + 1]) < qc.DUPLICATE_MAD for n in (23, 24, 25))
+    assert qc.is_duplicate(frames, 25) is False
+
+
+def test_an_exact_repeat_at_the_film_start_is_a_duplicate() -> None:
+    still = noise()
+    assert qc.is_duplicate({0: still, 1: still.copy()}, 1) is True
+
+
 def test_a_seam_into_new_content_is_never_a_duplicate_even_at_the_film_start() -> None:
     assert qc.is_duplicate({0: noise(), 1: noise()}, 1) is False
 

@@ -109,6 +109,8 @@ def test_run_edit_reroll_and_drop_on_the_default_backend(default_backend: BuiltI
     assert_film(run_dir)
 
     edit_prompt(storyboard, "b", "Shot b: the apple rolls off the table instead")
+    stale = json.loads(run_cli("status", storyboard, "--out", out, "--json").stdout)
+    assert stale["stale"]["main"].startswith("b, c, d changed or not finished") and stale["simulated"] is True
     plan = run_cli("plan", storyboard, "--out", out, "--json")
     edited = cli(storyboard, out)
     assert edited.code == 0, edited.stderr
