@@ -117,8 +117,8 @@ async def test_create_refusals_are_retried_and_5xx_is_never_resent(
 async def find(ark: ArkClient, caught: AmbiguousCreate, sent: float, exclude: set[str] | None = None) -> Verdict:
     """Reconcile as the engine does, against the simulator's hostile defaults (list lag, no seed echo): the window
     scaled to the simulator's speed, waiting for real."""
-    return await reconcile(ark, caught.request, sent, exclude=exclude or set(), scale=0.01, clock=time.time,
-                           sleep=asyncio.sleep)
+    return await reconcile(ark, caught.request, sent, exclude=exclude or set(), scale=0.05, clock=time.time,
+                           sleep=asyncio.sleep)  # a 3 s window: longer than any lag these tests set
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ async def find(ark: ArkClient, caught: AmbiguousCreate, sent: float, exclude: se
 )
 async def test_ambiguous_create_is_reconciled_to_the_orphan(sim: SimulatorServer, sleeps: Sleeps,
                                                             fault: CallFault) -> None:
-    sim.backend.config.list_lag_seconds = 200.0  # 0.2 s at this speed: the first look misses it
+    sim.backend.config.list_lag_seconds = 1500.0  # 1.5 s at this speed: the first look misses it
     sim.arm(fault)
     async with client(sim, sleeps, timeout=0.5) as ark:
         sent = time.time()
@@ -143,8 +143,7 @@ async def test_ambiguous_create_is_reconciled_to_the_orphan(sim: SimulatorServer
     stats = sim.stats()
     assert stats["counters"]["requests.create"] == 1  # never resent
     assert stats["counters"]["tasks_created"] == 1  # zero duplicates
-    if fault.kind != "stall":  # a stall outlasts the lag
-        assert stats["counters"]["list_hidden"] >= 1  # the lag did hide it at first
+    assert stats["counters"]["list_hidden"] >= 1  # the lag did hide it at first
 
 
 async def test_ambiguous_create_that_made_nothing_reconciles_to_none(sim: SimulatorServer, sleeps: Sleeps) -> None:
