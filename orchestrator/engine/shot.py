@@ -145,6 +145,8 @@ class ShotRunner:
                 if take is None or take.state is TakeState.INTENT:
                     req = self._request(take.seed if take else self._seed(), inline=False)
                     async with self.ctx.gate.hold(req):
+                        if take is None and self.ctx.stopped:  # refused account-wide while this one waited its turn
+                            raise ShotFailed(self.id, f"not submitted: {self.ctx.stopped}")
                         fresh = take is None
                         take = self._new_intent(req) if take is None else take
                         life = self._start(take, fresh)

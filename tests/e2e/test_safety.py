@@ -5,6 +5,7 @@ budgets compare exact amounts, and a storm of create 500s never reaches the user
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 from pathlib import Path
 
@@ -194,3 +195,23 @@ def test_eight_create_500s_make_one_task_and_no_list_429_reaches_the_user(
     assert not [e for e in events(result) if e["event"] in ("throttled", "failed")]
     (row,) = takes(out / "faults")
     assert row["state"] == "downloaded" and row["posts"] == 9
+
+
+def test_refused_creates_cost_nothing_in_the_summary_and_in_status(ark: SimulatorServer, tmp_path: Path) -> None:
+    """A key the provider refuses: every create is refused, nothing is made, nothing is billed, and the run stops
+    submitting after the first refusal (the others would be refused too)."""
+    ark.backend.config.api_key = "another-key"
+    storyboard = write_storyboard(tmp_path, [{"id": "a"}, {"id": "b"}, {"id": "c", "after": "a"}])
+    out = tmp_path / "runs"
+
+    result = run_cli("run", storyboard, "--out", out, "--yes", "--concurrency", "1")
+    status = run_cli("status", storyboard, "--out", out, "--json")
+
+    assert result.code == 1
+    assert "spent $0.00" in result.stderr
+    assert any("create refused: AuthenticationError" in line for line in result.stderr.splitlines())
+    assert any("not submitted: the provider refused a create" in line for line in result.stderr.splitlines())
+    info = json.loads(status.stdout)
+    assert info["usd"] == 0 and all(s["usd"] == 0 for s in info["shots"])
+    assert [s["state"] for s in info["shots"]] == ["failed"]  # the first refusal stopped the others
+    assert ark.stats()["counters"].get("tasks_created", 0) == 0
