@@ -68,15 +68,19 @@ async def _settle_group(ctx: ShotContext, takes: list[Take]) -> None:
                            else cancel_suspects(ctx, life))
             life, actions = machine.step(life, event, ctx.polls.scale)
             for action in actions:
-                take = _record(ctx, take, action)
+                take = record(ctx, take, action)
 
 
-def _record(ctx: ShotContext, take: Take, action: machine.Action) -> Take:
+def record(ctx: ShotContext, take: Take, action: machine.Action) -> Take:
+    """The journal and progress part of an action (the shot runner adds budget and timing around it)."""
     if isinstance(action, machine.Submit):
         ctx.gate.known.add(action.task_id)
         take = ctx.journal.set_submitted(take.id, action.task_id)
+        extra = {"adopted": True} if action.adopted else {}
         ctx.events.emit("submitted", take.shot, task_id=action.task_id, seed=take.seed, attempt=take.attempt,
-                        adopted=True)
+                        **extra)
+    elif isinstance(action, machine.AddPosts):
+        take = ctx.journal.add_posts(take.id, action.count)
     elif isinstance(action, machine.End):
         take = ctx.journal.set_ended(take.id, action.state, action.code, action.message, action.retryable)
     elif isinstance(action, machine.Emit):

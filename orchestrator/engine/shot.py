@@ -29,7 +29,7 @@ from orchestrator.engine.context import BudgetStop, ShotContext, ShotFailed
 from orchestrator.engine.decide import Action, Decision
 from orchestrator.engine.journal import Take, TakeState
 from orchestrator.engine.keys import sha256_path
-from orchestrator.engine.settle import cancel_suspects, look_for_task
+from orchestrator.engine.settle import cancel_suspects, look_for_task, record
 from orchestrator.engine.take import Life, Phase
 from orchestrator.models import SEED_MAX
 from orchestrator.storyboard.resolve import ShotSpec
@@ -188,31 +188,21 @@ class ShotRunner:
         return life, take
 
     def _record(self, life: Life, take: Take, action: machine.Action) -> Take:
-        """Do one action of the machine: journal, budget, progress."""
-        journal, events = self.ctx.journal, self.ctx.events
+        """Do one action of the machine: budget and timing here, journal and progress as `settle.record` does."""
         if isinstance(action, machine.Submit):
-            self.ctx.gate.known.add(action.task_id)
             self._since = self.ctx.clock()
-            take = journal.set_submitted(take.id, action.task_id)
-            extra = {"adopted": True} if action.adopted else {}
-            events.emit("submitted", self.id, task_id=action.task_id, seed=take.seed, attempt=take.attempt, **extra)
-        elif isinstance(action, machine.AddPosts):
-            take = journal.add_posts(take.id, action.count)
         elif isinstance(action, machine.Reserve):
             self.ctx.budget.reserve(self.id, self.estimate.cost)
         elif isinstance(action, machine.RecordSuccess):
-            take = self._record_success(life, take)
+            return self._record_success(life, take)
+        elif isinstance(action, machine.Halt):
+            self._halted = action.reason
         elif isinstance(action, machine.End):
             if life.reserved:
                 self.ctx.budget.settle(self.estimate.cost, Decimal(0))  # only succeeded tasks are billed
             if action.stops_run and not self.ctx.keep_going:
                 self.ctx.stopped = f"the provider refused a create ({action.code}: {action.message})"
-            take = journal.set_ended(take.id, action.state, action.code, action.message, action.retryable)
-        elif isinstance(action, machine.Halt):
-            self._halted = action.reason
-        else:
-            events.emit(action.kind, self.id, task_id=take.task_id, **dict(action.data))
-        return take
+        return record(self.ctx, take, action)
 
     # -- the I/O of each phase ----------------------------------------------------------------------------------------
 

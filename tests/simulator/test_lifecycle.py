@@ -18,10 +18,8 @@ from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.faults import CallFault, TaskFault
 from orchestrator.simulator.server import SimulatorServer, control
-from tests.simulator.conftest import APPLE, BENIGN, data_url
+from tests.simulator.conftest import APPLE, AUTH, BENIGN, TASKS, data_url, finished
 
-TASKS = "/contents/generations/tasks"
-AUTH = {"Authorization": "Bearer k"}
 M20 = "dreamina-seedance-2-0-260128"
 # The tests here are about other things: list lag, read-after-write 404s and seed replacement are off.
 pytestmark = pytest.mark.usefixtures("benign")
@@ -40,21 +38,11 @@ def get(sim: SimulatorServer, task_id: str) -> dict[str, Any]:
     return result
 
 
-def wait(sim: SimulatorServer, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = get(sim, task_id)
-        if task["status"] not in {"queued", "running"}:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"{task_id} did not finish")
-
-
 def test_task_id_format_and_succeeded_shape(sim: SimulatorServer) -> None:
     task_id = create(sim, return_last_frame=True).json()["id"]
     assert len(task_id) == len("cgt-20260611150425-ggtng")
     assert task_id[:4] == "cgt-" and task_id[4:18].isdigit() and task_id[19:].isalnum()
-    task = wait(sim, task_id)
+    task = finished(sim, task_id)
     assert task["status"] == "succeeded"
     assert set(task["content"]) == {"video_url", "last_frame_url"}
     assert task["usage"] == {"completion_tokens": 40594, "total_tokens": 40594}
@@ -127,7 +115,7 @@ def test_delete_semantics(sim: SimulatorServer) -> None:
     assert get(sim, running)["status"] == "running"
     assert httpx.delete(f"{sim.base_url}{TASKS}/{running}", headers=AUTH).status_code == 400
     sim.backend.config.speed = 1000.0
-    wait(sim, running)
+    finished(sim, running)
     assert httpx.delete(f"{sim.base_url}{TASKS}/{running}", headers=AUTH).status_code == 200
     assert httpx.get(f"{sim.base_url}{TASKS}/{running}", headers=AUTH).status_code == 404
 
@@ -135,31 +123,31 @@ def test_delete_semantics(sim: SimulatorServer) -> None:
 def test_same_request_and_seed_give_identical_files(sim: SimulatorServer) -> None:
     content = [{"type": "text", "text": "apple"}, {"type": "image_url", "image_url": {"url": data_url()},
                                                     "role": "first_frame"}]
-    tasks = [wait(sim, create(sim, content=content, seed=7, return_last_frame=True).json()["id"]) for _ in range(2)]
+    tasks = [finished(sim, create(sim, content=content, seed=7, return_last_frame=True).json()["id"]) for _ in range(2)]
     videos = [httpx.get(t["content"]["video_url"]).content for t in tasks]
     frames = [httpx.get(t["content"]["last_frame_url"]).content for t in tasks]
     assert videos[0] == videos[1] and frames[0] == frames[1]
-    other = wait(sim, create(sim, content=content, seed=8).json()["id"])
+    other = finished(sim, create(sim, content=content, seed=8).json()["id"])
     assert httpx.get(other["content"]["video_url"]).content != videos[0]
 
 
 def test_last_frame_png_has_the_video_size_and_no_url_unless_asked(sim: SimulatorServer) -> None:
-    with_frame = wait(sim, create(sim, return_last_frame=True, ratio="9:16").json()["id"])
+    with_frame = finished(sim, create(sim, return_last_frame=True, ratio="9:16").json()["id"])
     png = Image.open(io.BytesIO(httpx.get(with_frame["content"]["last_frame_url"]).content))
     assert (png.format, png.size) == ("PNG", (496, 864))
-    without = wait(sim, create(sim).json()["id"])
+    without = finished(sim, create(sim).json()["id"])
     assert "last_frame_url" not in without["content"]
 
 
 def test_a_returned_last_frame_url_chains_into_the_next_task(sim: SimulatorServer) -> None:
-    parent = wait(sim, create(sim, return_last_frame=True).json()["id"])
+    parent = finished(sim, create(sim, return_last_frame=True).json()["id"])
     frame = {"type": "image_url", "image_url": {"url": parent["content"]["last_frame_url"]}, "role": "first_frame"}
-    child = wait(sim, create(sim, content=[{"type": "text", "text": "go on"}, frame]).json()["id"])
+    child = finished(sim, create(sim, content=[{"type": "text", "text": "go on"}, frame]).json()["id"])
     assert (child["status"], child["ratio"]) == ("succeeded", "16:9")
 
 
 def test_signed_urls_expire_with_403_and_reject_tampering(sim: SimulatorServer) -> None:
-    task = wait(sim, create(sim).json()["id"])
+    task = finished(sim, create(sim).json()["id"])
     url = task["content"]["video_url"]
     assert httpx.get(url.replace("signature=", "signature=0")).status_code == 403
     sim.backend.clock = lambda: time.time() + 86_401
@@ -204,7 +192,7 @@ def receiver() -> Iterator[str]:
 
 def test_callbacks_post_every_status_change(sim: SimulatorServer, receiver: str) -> None:
     task_id = create(sim, callback_url=receiver).json()["id"]
-    wait(sim, task_id)
+    finished(sim, task_id)
     deadline = time.monotonic() + 5
     while len(_Receiver.received) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -232,7 +220,7 @@ def test_drop_and_stall_and_truncate(sim: SimulatorServer) -> None:
     sim.arm(CallFault(endpoint="list", kind="stall", stall_seconds=1.0))
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(sim.base_url + TASKS, headers=AUTH, timeout=0.3)
-    task = wait(sim, create(sim).json()["id"])
+    task = finished(sim, create(sim).json()["id"])
     sim.arm(CallFault(endpoint="download", kind="truncate"))
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(task["content"]["video_url"])
@@ -250,11 +238,11 @@ def test_create_fault_after_the_task_exists_is_ambiguous(sim: SimulatorServer) -
 @pytest.mark.parametrize(("outcome", "code"), [("failed", "OutputVideoSensitiveContentDetected"), ("expired", None)])
 def test_task_faults(sim: SimulatorServer, outcome: str, code: str | None) -> None:
     sim.arm(TaskFault(outcome=outcome))  # type: ignore[arg-type]
-    task = wait(sim, create(sim).json()["id"])
+    task = finished(sim, create(sim).json()["id"])
     assert task["status"] == outcome
     assert (task["error"] or {}).get("code") == code
     assert "content" not in task
-    assert wait(sim, create(sim).json()["id"])["status"] == "succeeded"  # only the next task was affected
+    assert finished(sim, create(sim).json()["id"])["status"] == "succeeded"  # only the next task was affected
 
 
 def test_control_plane_over_http(sim: SimulatorServer) -> None:
@@ -291,7 +279,7 @@ def test_first_frame_fetched_from_an_http_url(sim: SimulatorServer, tmp_path: An
         url = f"http://127.0.0.1:{server.server_address[1]}/square.png"
         frame = {"type": "image_url", "image_url": {"url": url}, "role": "first_frame"}
         content = [{"type": "text", "text": "go"}, frame]
-        task = wait(sim, create(sim, content=content, return_last_frame=True).json()["id"])
+        task = finished(sim, create(sim, content=content, return_last_frame=True).json()["id"])
     finally:
         server.shutdown()
     assert (task["status"], task["ratio"]) == ("succeeded", "1:1")

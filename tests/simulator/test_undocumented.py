@@ -14,10 +14,8 @@ from orchestrator.simulator.backend import Backend
 from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.faults import CallFault
 from orchestrator.simulator.server import SimulatorServer, control
-from tests.simulator.conftest import BENIGN
+from tests.simulator.conftest import AUTH, BENIGN, TASKS, finished
 
-TASKS = "/contents/generations/tasks"
-AUTH = {"Authorization": "Bearer k"}
 M20 = "dreamina-seedance-2-0-260128"
 BURST_KINDS = {(429, None), (429, "1"), (502, None), (503, None)}
 
@@ -37,16 +35,6 @@ def listed(sim: SimulatorServer, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()
     return page
-
-
-def wait(sim: SimulatorServer, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task: dict[str, Any] = get(sim, task_id).json()
-        if task.get("status") not in {None, "queued", "running"}:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"{task_id} did not finish")
 
 
 def configure(sim: SimulatorServer, **settings: Any) -> None:
@@ -87,7 +75,7 @@ def test_without_list_lag_a_new_task_is_listed_at_once(sim: SimulatorServer) -> 
 
 def test_by_default_the_task_shows_a_seed_of_its_own_yet_renders_with_the_sent_one(sim: SimulatorServer) -> None:
     configure(sim, read_after_write_seconds=0.0, list_lag_seconds=0.0)
-    tasks = [wait(sim, create(sim, seed=777).json()["id"]) for _ in range(2)]
+    tasks = [finished(sim, create(sim, seed=777).json()["id"]) for _ in range(2)]
     shown = [t["seed"] for t in tasks]
     assert all(isinstance(s, int) and 0 <= s < 2**31 and s != 777 for s in shown)
     assert shown[0] != shown[1], "chosen per task"
@@ -207,7 +195,7 @@ def test_lost_creates_answer_an_error_yet_the_task_exists_and_runs(sim: Simulato
     assert counter(sim, "lost_creates") == counter(sim, "tasks_created") == 8
     page = listed(sim)
     assert page["total"] == 8
-    assert all(wait(sim, t["id"])["status"] == "succeeded" for t in page["items"])
+    assert all(finished(sim, t["id"])["status"] == "succeeded" for t in page["items"])
     sim.reset()  # re-seeds: the same seed gives the same answers
     configure(sim, lost_creates=1.0, fault_seed=11)
     assert [outcome(create_or_drop(sim)) for _ in range(8)] == kinds
@@ -279,7 +267,7 @@ def test_a_burst_answers_whatever_endpoint_the_next_requests_hit_and_creates_not
 
 def test_downloads_see_only_502_and_503_bursts(sim: SimulatorServer) -> None:
     configure(sim, read_after_write_seconds=0.0)
-    url = wait(sim, create(sim).json()["id"])["content"]["video_url"]
+    url = finished(sim, create(sim).json()["id"])["content"]["video_url"]
     configure(sim, bursts=1.0, burst_length=2, fault_seed=5)
     statuses = [httpx.get(url).status_code for _ in range(20)]
     assert set(statuses) <= {502, 503} and len(set(statuses)) == 2, statuses
