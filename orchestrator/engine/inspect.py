@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.api.client import ArkClient
-from orchestrator.api.errors import ApiError
+from orchestrator.api.errors import ApiError, NotFound
 from orchestrator.api.types import TaskStatus
 from orchestrator.engine.decide import Action
 from orchestrator.engine.films import (
@@ -166,6 +166,9 @@ async def _cancel_one(journal: Journal, client: ArkClient, take: Take) -> str:
         if task.status is not TaskStatus.QUEUED:
             return f"{take.shot}: task {take.task_id} is {task.status.value}; only queued tasks can be cancelled"
         await client.delete(take.task_id)
+    except NotFound:  # right after a create the provider may not find its own task yet (read-after-write)
+        return (f"{take.shot}: task {take.task_id}: the provider does not find it (yet, if it was created moments "
+                "ago): run cancel again in a few seconds")
     except ApiError as exc:
         return f"{take.shot}: task {take.task_id}: {exc.message}"
     journal.set_ended(take.id, TakeState.CANCELLED, "Cancelled", "cancelled with orchestrator cancel", False)

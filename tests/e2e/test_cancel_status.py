@@ -51,6 +51,27 @@ def test_cancel_cancels_queued_tasks_and_journals_it(ark: SimulatorServer, tmp_p
     assert "nothing to cancel" in again.stdout
 
 
+def test_cancel_right_after_a_create_that_the_provider_does_not_find_yet_says_so(ark: SimulatorServer,
+                                                                                  tmp_path: Path) -> None:
+    ark.backend.config.queue_seconds = 100_000.0
+    storyboard = copy_storyboard(tmp_path, "minimal")
+    out = tmp_path / "runs"
+    child = _start_run(storyboard, out, ark)
+    assert child.stdout is not None
+    while json.loads(child.stdout.readline() or '{"event": "submitted"}').get("event") != "submitted":
+        pass
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    ark.backend.config.read_after_write_seconds = 10.0**7  # the provider has not caught up with its own create
+
+    result = run_cli("cancel", out / "minimal", "--backend", "ark")
+
+    assert result.code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert "does not find it (yet" in line and "run cancel again" in line
+    assert [str(t["state"]) for t in takes(out / "minimal")] == ["submitted"]  # nothing changed
+
+
 def test_status_of_a_storyboard_without_a_run_is_a_one_line_error(ark: SimulatorServer, tmp_path: Path) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")
     before = requests_made(ark)
