@@ -19,7 +19,7 @@ from orchestrator.engine.backend import BackendKind, default_kind, open_backend
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY
 from orchestrator.engine.recover import recover as rebuild_journal
-from orchestrator.engine.run import Prepared, RunOptions, RunResult, run_storyboard
+from orchestrator.engine.run import Prepared, RunOptions, RunResult, check_options, run_storyboard
 from orchestrator.engine.rundir import RunDir, run_dir_for
 from orchestrator.errors import ConfigError
 from orchestrator.storyboard.validate import CheckedStoryboard, check_file
@@ -70,6 +70,7 @@ def run(
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts,
                          prices=load_prices(settings.prices))
+    check_options(checked, options)  # a mistyped flag is said before any backend starts
     confirm = None if kind is BackendKind.SIM or yes else _confirm
     resume = _resume_command(file, out, backend, budget, only)
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")

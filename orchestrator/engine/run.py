@@ -95,18 +95,23 @@ class RunResult:
         return EXIT_FAILED if self.failed or self.blocked else EXIT_DONE
 
 
-def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
-    """Plan and decide (reads the journal, calls nobody); unknown --reroll/--only ids are input errors."""
+def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
+    """Unknown --reroll/--drop-reroll/--only ids, or one shot both rerolled and dropped, are input errors."""
     for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only)):
         unknown = [i for i in ids if i not in checked.specs]
         if unknown:
             raise ConfigError(f"{flag} {', '.join(unknown)}: no such shot in {checked.path} "
                               f"({', '.join(checked.specs)})")
-    plan = make_plan(checked, options.prices, options.budget_usd)
-    run_dir = run_dir_for(checked.name, options.out)
     both = set(options.rerolls) & set(options.drops)
     if both:
         raise ConfigError(f"--reroll and --drop-reroll both name {', '.join(sorted(both))}: choose one")
+
+
+def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
+    """Plan and decide (reads the journal, calls nobody)."""
+    check_options(checked, options)
+    plan = make_plan(checked, options.prices, options.budget_usd)
+    run_dir = run_dir_for(checked.name, options.out)
     decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops)
     wanted = set(checked.specs)
     if options.only:

@@ -165,3 +165,16 @@ def test_installed_command_and_python_m_work() -> None:
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("storyboards/tea-ad.yaml: valid: 4 shots")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--drop-reroll", "nosuch"), "--drop-reroll nosuch: no such shot in"),
+    (("--reroll", "cup", "--drop-reroll", "cup"), "--reroll and --drop-reroll both name cup: choose one"),
+])
+def test_a_mistyped_run_flag_is_one_line_before_any_backend_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    flags: tuple[str, ...], message: str) -> None:
+    monkeypatch.delenv("ARK_API_KEY", raising=False)
+    result = run_cli("run", STORYBOARDS / "tea-ad.yaml", "--out", tmp_path, *flags)
+    assert result.code == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()] and message in result.stderr
+    assert not (tmp_path / ".simulator").exists()  # the built-in simulator never started
