@@ -125,13 +125,7 @@ class ArkClient:
         raised error's `attempts` says the same, so a caller can keep a total across calls (`retry.CREATE_POSTS`)."""
         body = req.body()
         limit = min(self.max_attempts, max_posts) if max_posts is not None else self.max_attempts
-        attempts = [0]
-
-        async def once() -> str:
-            attempts[0] += 1
-            return await self._create_once(req, body)
-
-        return await self._counted(self._retrying(max(limit, 1)), once), attempts[0]
+        return await self._counted(self._retrying(max(limit, 1)), lambda: self._create_once(req, body))
 
     async def get(self, task_id: str) -> Task:
         """One task by id (a 404 is raised as NotFound at once: what it means is the caller's to decide)."""
@@ -175,7 +169,8 @@ class ArkClient:
     async def download(self, url: str, dest: Path) -> int:
         """Fetch a result URL to `dest` atomically and return its size; raises DownloadFailed, leaving no file."""
         try:
-            return await self._counted(self._retrying(), lambda: self._download_once(url, dest))
+            size, _ = await self._counted(self._retrying(), lambda: self._download_once(url, dest))
+            return size
         except DownloadFailed:
             raise
         except ApiError as exc:
@@ -223,7 +218,8 @@ class ArkClient:
                 await self.sleep(wait)
             return await self._send(method, path, params=params)
 
-        return await self._counted(self._retrying(), once)
+        response, _ = await self._counted(self._retrying(), once)
+        return response
 
     async def _send(self, method: str, path: str, *, json: dict[str, Any] | None = None,
                     params: Query | None = None) -> httpx.Response:
@@ -268,14 +264,15 @@ class ArkClient:
     # -- retry engine and error building -----------------------------------------------------------------------
 
     @staticmethod
-    async def _counted(retrying: AsyncRetrying, once: Callable[[], Awaitable[_T]]) -> _T:
-        """Run `once` under `retrying`; an error that ends it carries how many requests were made."""
+    async def _counted(retrying: AsyncRetrying, once: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
+        """Run `once` under `retrying`: its value and how many requests it took; an error that ends it carries the
+        count as `attempts`."""
         attempts = 0
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return await once()
+                    return await once(), attempts
         except ApiError as exc:
             exc.attempts = attempts
             raise
