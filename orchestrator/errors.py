@@ -15,7 +15,9 @@ the command line maps it to (DESIGN.md §9)::
     │   └── TaskFailed, AmbiguousCreate, DownloadFailed
     └── AssemblyError                 exit 1   a film could not be made (orchestrator.assembly.errors):
         ├── FfmpegFailed                       argv and the tail of ffmpeg's stderr
-        └── ClipInvalid                        a truncated or corrupt clip, named
+        ├── ClipInvalid                        a truncated or corrupt clip, named
+        └── FfmpegUnsuitable          exit 2   the ffmpeg in use lacks what films need (one line: binary, version,
+                                               what is missing, the fix); refused before anything is spent
 
 Each branch lives beside its layer (the API branch is drawn in full in `orchestrator/api/errors.py`); later layers
 (the journal) hang theirs here the same way. The simulator's `ProviderError` is deliberately outside the
@@ -65,13 +67,13 @@ class BudgetExceeded(OrchestratorError):
 
     exit_code: ClassVar[int] = 3
 
-    def __init__(self, planned_usd: Decimal | float, budget_usd: Decimal | float, source: str) -> None:
-        self.planned_usd = planned_usd
-        self.budget_usd = budget_usd
+    def __init__(self, planned: Decimal | float, budget: Decimal | float, source: str, symbol: str = "$") -> None:
+        self.planned = planned
+        self.budget = budget
         self.source = source
         # Cents can hide the difference ($0.8526 against $0.85): then show as many places as it takes.
-        planned, budget = Decimal(str(planned_usd)), Decimal(str(budget_usd))
-        places = next((p for p in (2, 4, 6) if round(planned, p) > round(budget, p)), 6)
+        exact, cap = Decimal(str(planned)), Decimal(str(budget))
+        places = next((p for p in (2, 4, 6) if round(exact, p) > round(cap, p)), 6)
         super().__init__(
-            f"planned cost ${planned_usd:,.{places}f} exceeds the budget of ${budget_usd:,.2f} ({source})"
+            f"planned cost {symbol}{planned:,.{places}f} exceeds the budget of {symbol}{budget:,.2f} ({source})"
         )

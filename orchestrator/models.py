@@ -9,10 +9,12 @@ capabilities, §3.5 pixel sizes, §10 prices). Where the reference marks a fact 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
+
+from orchestrator.profiles import PROFILES, Region, volcengine_id
 
 FPS = 24
 ADAPTIVE = "adaptive"
@@ -84,11 +86,12 @@ PIXEL_SIZES: Mapping[SizeFamily, Mapping[str, Mapping[str, tuple[int, int]]]] = 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million output tokens, online tier; variants where the provider prices differently."""
+    """Price per million output tokens, online tier, in its table's currency; variants where the provider prices
+    differently."""
 
-    usd_per_mtok: float
-    silent_usd_per_mtok: float | None = None  # generate_audio=false (1.5 pro halves the price)
-    video_input_usd_per_mtok: float | None = None  # 2.x requests with a reference video
+    per_mtok: float
+    silent_per_mtok: float | None = None  # generate_audio=false (1.5 pro halves the price)
+    video_input_per_mtok: float | None = None  # 2.x requests with a reference video
     confirmed: bool = True
     source: str = ""
 
@@ -130,9 +133,13 @@ class References:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything the orchestrator needs to know about one model ID."""
+    """Everything the orchestrator needs to know about one model, as one region names and prices it.
 
-    id: str
+    The same model has one id per region (`ids`); `in_region` gives the view whose `id` and `prices` are that
+    region's, so code that reads `model.id` sends and shows the id of the run's region.
+    """
+
+    id: str  # in `region`'s family
     label: str
     family: SizeFamily
     resolutions: tuple[str, ...]
@@ -149,13 +156,32 @@ class ModelSpec:
     camera_fixed: bool
     priority: bool
     image_formats: frozenset[str]
-    prices: Mapping[str, Price]  # by resolution; "*" applies to every resolution not listed
+    usd_prices: Mapping[str, Price]  # BytePlus, by resolution; "*" applies to every resolution not listed
+    cny_prices: Mapping[str, Price] = field(default_factory=lambda: MappingProxyType({}))  # Volcengine, likewise
     t2v_adaptive: bool = True  # 1.0 text-to-video cannot use ratio adaptive
     frames_need_adaptive: bool = False  # [INF] 2.5 frame-conditioned requests accept only ratio adaptive
     deactivates: date | None = None
     replacement: str | None = None
     text_to_video: bool = True  # every current model; kept as data for the simulator and future models
     first_frame: bool = True
+    region: Region = Region.BYTEPLUS
+    ids: Mapping[Region, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def prices(self) -> Mapping[str, Price]:
+        """This region's price table, in its currency."""
+        return self.prices_in(PROFILES[self.region].currency.code)
+
+    def prices_in(self, currency: str) -> Mapping[str, Price]:
+        """The price table in USD or CNY."""
+        return self.cny_prices if currency == "CNY" else self.usd_prices
+
+    def in_region(self, region: Region) -> ModelSpec:
+        """The same model as `region` names and prices it."""
+        if region is self.region:
+            return self
+        replacement = None if self.replacement is None else CATALOG[self.replacement].ids[region]
+        return replace(self, id=self.ids[region], region=region, replacement=replacement)
 
     def price_for(self, resolution: str) -> Price:
         """The price entry that applies at this resolution."""
@@ -177,18 +203,56 @@ _D_2_0 = Durations(4, 15, auto=True)
 _UNCONFIRMED = "[UNCONFIRMED] no published BytePlus USD price"
 
 _PRICE_2_0: Mapping[str, Price] = MappingProxyType({
-    "480p": Price(7.0, video_input_usd_per_mtok=4.3, source="BytePlus pricing digest (JPG)"),
-    "720p": Price(7.0, video_input_usd_per_mtok=4.3, source="BytePlus pricing digest (JPG)"),
-    "1080p": Price(7.7, video_input_usd_per_mtok=4.7, source="BytePlus pricing digest (JPG)"),
-    "4k": Price(4.0, video_input_usd_per_mtok=2.4, source="BytePlus pricing digest (JPG)"),
+    "480p": Price(7.0, video_input_per_mtok=4.3, source="BytePlus pricing digest (JPG)"),
+    "720p": Price(7.0, video_input_per_mtok=4.3, source="BytePlus pricing digest (JPG)"),
+    "1080p": Price(7.7, video_input_per_mtok=4.7, source="BytePlus pricing digest (JPG)"),
+    "4k": Price(4.0, video_input_per_mtok=2.4, source="BytePlus pricing digest (JPG)"),
 })
 # 2.0 fast scaled from 2.0 by the Volcengine CNY ratio (37/46 online, 22/28 with video input).
 _PRICE_2_0_FAST: Mapping[str, Price] = MappingProxyType({
-    "*": Price(5.63, video_input_usd_per_mtok=3.38, confirmed=False,
+    "*": Price(5.63, video_input_per_mtok=3.38, confirmed=False,
                source=f"{_UNCONFIRMED}; 2.0 price x Volcengine fast/2.0 ratio"),
 })
 
-CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
+# Volcengine CNY per 1M tokens (§10: "[3P consistent + VOLC model cards]"): 1.0 pro 15, 1.0 pro fast 4.2, 1.5 pro 16
+# with audio / 8 silent, 2.0 46 / 28 with video input, 2.0 fast 37 / 22. One number per model: Volcengine publishes no
+# per-resolution split, while BytePlus prices 2.0 at 1080p and 4k apart from 480p/720p, so 2.0's 1080p and 4k stay
+# estimates. 2.0 mini and 2.5 have no published CNY price.
+_VOLC = "Volcengine price (reference §10: model cards, consistent third-party lists)"
+_UNCONFIRMED_CNY = "[UNCONFIRMED] no published Volcengine CNY price"
+_CNY_2_0 = Price(46.0, video_input_per_mtok=28.0, source=_VOLC)
+_CNY_2_0_SPLIT = Price(46.0, video_input_per_mtok=28.0, confirmed=False,
+                       source=f"{_VOLC}; one price published, BytePlus prices this resolution apart [UNCONFIRMED]")
+_CNY_2_0_FAST = Price(37.0, video_input_per_mtok=22.0, source=_VOLC)
+
+
+def _cny(price: Price) -> Mapping[str, Price]:
+    return MappingProxyType({"*": price})
+
+
+CNY_PRICES: Mapping[str, Mapping[str, Price]] = MappingProxyType({  # by BytePlus id
+    "seedance-1-0-pro-250528": _cny(Price(15.0, source=_VOLC)),
+    "seedance-1-0-pro-fast-251015": _cny(Price(4.2, source=_VOLC)),
+    "seedance-1-5-pro-251215": _cny(Price(16.0, silent_per_mtok=8.0, source=_VOLC)),
+    "dreamina-seedance-2-0-260128": MappingProxyType({
+        "480p": _CNY_2_0, "720p": _CNY_2_0, "1080p": _CNY_2_0_SPLIT, "4k": _CNY_2_0_SPLIT}),
+    "dreamina-seedance-2-0-fast-260128": _cny(_CNY_2_0_FAST),
+    # Upper bound, as for its USD estimate: 2.0 mini is the smaller sibling of 2.0 fast.
+    "dreamina-seedance-2-0-mini-260615": _cny(Price(37.0, video_input_per_mtok=22.0, confirmed=False,
+                                                    source=f"{_UNCONFIRMED_CNY}; 2.0 fast price as upper bound")),
+    "dreamina-seedance-2-5-260628": _cny(Price(46.0, video_input_per_mtok=28.0, confirmed=False,
+                                               source=f"{_UNCONFIRMED_CNY}; 2.0 price assumed")),
+})
+
+
+def _with_regions(spec: ModelSpec) -> ModelSpec:
+    """A BytePlus row completed with its Volcengine id and CNY prices."""
+    ids = MappingProxyType({Region.BYTEPLUS: spec.id, Region.VOLCENGINE: volcengine_id(spec.id)})
+    return replace(spec, ids=ids, cny_prices=CNY_PRICES[spec.id])
+
+
+# Keyed by BytePlus id (the BytePlus view); VOLCENGINE_CATALOG is the same models as Volcengine names and prices them.
+CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: _with_regions(m) for m in (
     ModelSpec(
         id="seedance-1-0-pro-250528", label="Seedance 1.0 pro", family=SizeFamily.V1_0,
         resolutions=("480p", "720p", "1080p"), default_resolution="1080p",
@@ -196,7 +260,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         generate_audio=False, draft=False, flex=True, service_tier=True, frames=True, camera_fixed=True,
         priority=False,
         image_formats=BASE_IMAGE_FORMATS, t2v_adaptive=False,
-        prices=MappingProxyType({"*": Price(2.5, confirmed=False, source="third-party price lists")}),
+        usd_prices=MappingProxyType({"*": Price(2.5, confirmed=False, source="third-party price lists")}),
     ),
     ModelSpec(
         id="seedance-1-0-pro-fast-251015", label="Seedance 1.0 pro-fast", family=SizeFamily.V1_0,
@@ -205,7 +269,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         generate_audio=False, draft=False, flex=True, service_tier=True, frames=True, camera_fixed=True,
         priority=False,
         image_formats=BASE_IMAGE_FORMATS, t2v_adaptive=False,
-        prices=MappingProxyType({"*": Price(
+        usd_prices=MappingProxyType({"*": Price(
             0.70, confirmed=False, source=f"{_UNCONFIRMED}; 1.0 pro price x Volcengine fast/pro ratio 0.28"
         )}),
     ),
@@ -215,8 +279,8 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         durations=Durations(4, 12, auto=True), default_duration=5, first_last_frame=True,
         references=References(), generate_audio=True, draft=True, flex=True, service_tier=True, frames=False,
         camera_fixed=True, priority=False, image_formats=HEIF_IMAGE_FORMATS,
-        prices=MappingProxyType({"*": Price(
-            2.4, silent_usd_per_mtok=1.2, confirmed=False, source="third-party price lists (consistent)"
+        usd_prices=MappingProxyType({"*": Price(
+            2.4, silent_per_mtok=1.2, confirmed=False, source="third-party price lists (consistent)"
         )}),
         deactivates=date(2026, 11, 11), replacement="dreamina-seedance-2-0-mini-260615",
     ),
@@ -226,7 +290,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         durations=_D_2_0, default_duration=5, first_last_frame=True, references=_REFS_2_0,
         generate_audio=True, draft=False, flex=False, service_tier=False,
         frames=False, camera_fixed=False, priority=True,
-        image_formats=HEIF_IMAGE_FORMATS, prices=_PRICE_2_0,
+        image_formats=HEIF_IMAGE_FORMATS, usd_prices=_PRICE_2_0,
     ),
     ModelSpec(
         id="dreamina-seedance-2-0-fast-260128", label="Seedance 2.0 fast", family=SizeFamily.V2_0,
@@ -234,7 +298,7 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         durations=_D_2_0, default_duration=5, first_last_frame=True, references=_REFS_2_0,
         generate_audio=True, draft=False, flex=False, service_tier=False,
         frames=False, camera_fixed=False, priority=True,
-        image_formats=HEIF_IMAGE_FORMATS, prices=_PRICE_2_0_FAST,
+        image_formats=HEIF_IMAGE_FORMATS, usd_prices=_PRICE_2_0_FAST,
     ),
     ModelSpec(
         id="dreamina-seedance-2-0-mini-260615", label="Seedance 2.0 mini", family=SizeFamily.V2_0,
@@ -244,8 +308,8 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         frames=False, camera_fixed=False, priority=True,
         image_formats=HEIF_IMAGE_FORMATS,
         # No published price at all: the 2.0 fast estimate is used as an upper bound.
-        prices=MappingProxyType({"*": Price(
-            5.63, video_input_usd_per_mtok=3.38, confirmed=False, source=f"{_UNCONFIRMED}; 2.0 fast estimate"
+        usd_prices=MappingProxyType({"*": Price(
+            5.63, video_input_per_mtok=3.38, confirmed=False, source=f"{_UNCONFIRMED}; 2.0 fast estimate"
         )}),
     ),
     ModelSpec(
@@ -254,13 +318,22 @@ CATALOG: Mapping[str, ModelSpec] = MappingProxyType({m.id: m for m in (
         durations=Durations(4, 30, auto=True), default_duration=-1, first_last_frame=True,
         references=_REFS_2_5, generate_audio=True, draft=True, flex=False, service_tier=False, frames=False,
         camera_fixed=False, priority=True, image_formats=HEIF_IMAGE_FORMATS, frames_need_adaptive=True,
-        prices=MappingProxyType({
-            res: Price(p.usd_per_mtok, video_input_usd_per_mtok=p.video_input_usd_per_mtok, confirmed=False,
+        usd_prices=MappingProxyType({
+            res: Price(p.per_mtok, video_input_per_mtok=p.video_input_per_mtok, confirmed=False,
                        source=f"{_UNCONFIRMED}; 2.0 price assumed")
             for res, p in _PRICE_2_0.items() if res != "4k"
         }),
     ),
 )})
+
+VOLCENGINE_CATALOG: Mapping[str, ModelSpec] = MappingProxyType({
+    spec.ids[Region.VOLCENGINE]: spec.in_region(Region.VOLCENGINE) for spec in CATALOG.values()
+})
+CATALOGS: Mapping[Region, Mapping[str, ModelSpec]] = MappingProxyType({
+    Region.BYTEPLUS: CATALOG, Region.VOLCENGINE: VOLCENGINE_CATALOG,
+})
+# Every id of every region -> the model as that id's region names it.
+MODELS: Mapping[str, ModelSpec] = MappingProxyType({**CATALOG, **VOLCENGINE_CATALOG})
 
 # Deactivated on BytePlus 2026-05-13; kept so that old storyboards get a clear message instead of "unknown".
 RETIRED_MODELS: Mapping[str, str] = MappingProxyType({

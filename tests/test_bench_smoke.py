@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.long
 def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_rerun() -> None:
     done = subprocess.run([sys.executable, "bench/table.py", "--smoke"], cwd=REPO, capture_output=True, text=True,
                           timeout=600, check=False)

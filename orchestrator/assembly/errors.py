@@ -3,13 +3,16 @@
     OrchestratorError
     └── AssemblyError               exit 1   a film could not be made
         ├── FfmpegFailed                     ffmpeg exited non-zero: carries argv and the tail of stderr
-        └── ClipInvalid                      an input clip is truncated, corrupt or not a video: names the file
+        ├── ClipInvalid                      an input clip is truncated, corrupt or not a video: names the file
+        └── FfmpegUnsuitable        exit 2   the ffmpeg in use lacks a filter, codec or format we use, or is too
+                                             old: one line naming it, its version, what is missing and the fix
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from orchestrator.errors import OrchestratorError
 
@@ -37,3 +40,9 @@ class ClipInvalid(AssemblyError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class FfmpegUnsuitable(AssemblyError):
+    """The ffmpeg in use cannot make our films; refused before anything is spent (the message is one line)."""
+
+    exit_code: ClassVar[int] = 2

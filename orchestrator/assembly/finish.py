@@ -16,6 +16,7 @@ from orchestrator.assembly.errors import AssemblyError
 from orchestrator.assembly.ffmpeg import (
     FPS,
     AudioFinish,
+    Crossfade,
     Measured,
     crossfade_graph,
     finish_args,
@@ -99,21 +100,28 @@ def fade_groups(fades: list[bool]) -> list[list[int]]:
     return groups
 
 
-async def fuse(parts: list[Intermediate], plan: Transitions, cache_dir: Path) -> tuple[list[Path], int]:
+async def fuse(parts: list[Intermediate], plan: Transitions, cache_dir: Path) -> tuple[list[tuple[Path, int]], int]:
     """Crossfades by encoding anew only what each one touches, encoded like every intermediate (so the film still
-    joins by stream copy); returns the files to join in order and the film's frame count."""
+    joins by stream copy); returns the files to join in order, each with its frame count, and the film's."""
 
-    async def one(group: list[int]) -> tuple[list[Path], int]:
+    async def one(group: list[int]) -> list[tuple[Path, int]]:
         if len(group) == 1:
-            return parts[group[0]].files, parts[group[0]].frames
-        return await fuse_group([parts[i] for i in group], plan.fade_frames, cache_dir)
+            return parts[group[0]].pieces
+        return await _fused([parts[i] for i in group], plan.fade_frames, cache_dir)
 
     joined = await run_together(one(group) for group in fade_groups(plan.fades))
-    return [path for files, _ in joined for path in files], sum(count for _, count in joined)
+    pieces = [piece for files in joined for piece in files]
+    return pieces, sum(count for _, count in pieces)
 
 
 async def fuse_group(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> tuple[list[Path], int]:
-    """Parts joined by crossfades: the files that make them up, in order, and their frame count.
+    """Parts joined by crossfades: the files that make them up, in order, and their frame count (see `_fused`)."""
+    pieces = await _fused(parts, fade_frames, cache_dir)
+    return [path for path, _ in pieces], sum(count for _, count in pieces)
+
+
+async def _fused(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> list[tuple[Path, int]]:
+    """Parts joined by crossfades: the files that make them up, in order, each with its frame count.
 
     When every part's ends are pieces of the fade's length (normalised with `edge_frames`), a join re-encodes only
     the tail and the head it blends: half a second of video. Otherwise the whole group is encoded anew. Either way
@@ -122,35 +130,38 @@ async def fuse_group(parts: list[Intermediate], fade_frames: int, cache_dir: Pat
     count = sum(p.frames for p in parts) - fade_frames * (len(parts) - 1)
     ends = [(p.head, p.tail) for p in parts if p.edge_frames == fade_frames]
     if len(ends) < len(parts):
-        return [await _encoded_anew(parts, fade_frames, cache_dir)], count
+        return [(await _encoded_anew(parts, fade_frames, cache_dir), count)]
     heads, tails = [h for h, _ in ends if h], [t for _, t in ends if t]
     fades = await run_together(_crossfade_piece(tail, head, fade_frames, cache_dir)
                                for tail, head in zip(tails[:-1], heads[1:], strict=True))
-    files = [heads[0]]
+    files = [(heads[0], fade_frames)]
     for part, fade in zip(parts, [*fades, tails[-1]], strict=True):
-        files += [part.path, fade]
-    return files, count
+        files += [(part.path, part.frames - 2 * fade_frames), (fade, fade_frames)]
+    return files
 
 
 async def _crossfade_piece(tail: Path, head: Path, fade_frames: int, cache_dir: Path) -> Path:
     """One clip's last frames blended into the next one's first: `fade_frames` frames, encoded like the rest."""
     graph, _ = crossfade_graph([fade_frames, fade_frames], [True], fade_frames)
-    return await _cached_graph("fade", [[tail], [head]], fade_frames, graph, cache_dir)
+    return await _cached_graph("fade", [[(tail, fade_frames)], [(head, fade_frames)]], fade_frames, graph, cache_dir)
 
 
 async def _encoded_anew(parts: list[Intermediate], fade_frames: int, cache_dir: Path) -> Path:
     graph, _ = crossfade_graph([p.frames for p in parts], [True] * (len(parts) - 1), fade_frames)
-    return await _cached_graph("fused", [p.files for p in parts], fade_frames, graph, cache_dir)
+    return await _cached_graph("fused", [p.pieces for p in parts], fade_frames, graph, cache_dir)
 
 
-async def _cached_graph(kind: str, inputs: list[list[Path]], fade_frames: int, graph: str, cache_dir: Path) -> Path:
-    """`graph` over the inputs (each one file, or the pieces of one clip) into an intermediate in the cache."""
-    recipe = {"v": CACHE_VERSION, "inputs": [[p.name for p in files] for files in inputs], "fade_frames": fade_frames}
+async def _cached_graph(kind: str, inputs: list[list[tuple[Path, int]]], fade_frames: int, graph: Crossfade,
+                        cache_dir: Path) -> Path:
+    """`graph` over the inputs (each one file, or the pieces of one clip, with their frame counts) into an
+    intermediate in the cache."""
+    recipe = {"v": CACHE_VERSION, "inputs": [[p.name for p, _ in files] for files in inputs],
+              "fade_frames": fade_frames}
     dest = cache_dir / f"{kind}-{hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]}.mov"
 
     async def build(part: list[Path]) -> None:
         with contextlib.ExitStack() as stack:
-            sources = [files[0] if len(files) == 1 else stack.enter_context(concat_listing(files, dest))
+            sources = [files[0][0] if len(files) == 1 else stack.enter_context(concat_listing(files, dest))
                        for files in inputs]
             await run_ffmpeg(fused_args(sources, graph, part[0]))
         await probe(part[0])  # strict decode of what was encoded here: the film itself is then checked by packets

@@ -28,17 +28,19 @@ class Film:
     info: ClipInfo
 
 
-async def concat(paths: list[Path], dest: Path, argv: Callable[[Path, Path], list[str]]) -> None:
-    """Run a concat-demuxer join of `paths` into `dest` with the argv builder given."""
-    with concat_listing(paths, dest) as listing:
+async def concat(pieces: list[tuple[Path, int]], dest: Path, argv: Callable[[Path, Path], list[str]]) -> None:
+    """Run a concat-demuxer join of `pieces` (each file and its frame count) into `dest` with the argv builder
+    given."""
+    with concat_listing(pieces, dest) as listing:
         await run_ffmpeg(argv(listing, dest))
 
 
 @contextlib.contextmanager
-def concat_listing(paths: list[Path], beside: Path) -> Iterator[Path]:
-    """The concat demuxer's list of `paths` in a temporary file next to `beside`, removed afterwards."""
+def concat_listing(pieces: list[tuple[Path, int]], beside: Path) -> Iterator[Path]:
+    """The concat demuxer's list of `pieces` (each file and its frame count, so its exact length) in a temporary
+    file next to `beside`, removed afterwards."""
     with temporary(beside, ".txt") as listing:
-        listing.write_text(concat_list([p.resolve() for p in paths]), encoding="utf-8")
+        listing.write_text(concat_list([p.resolve() for p, _ in pieces], [n for _, n in pieces]), encoding="utf-8")
         yield listing
 
 

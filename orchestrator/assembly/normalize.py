@@ -16,12 +16,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestrator.assembly.cache import cached, file_sha256
+from orchestrator.assembly.capability import ffmpeg_version
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.ffmpeg import AUDIO_RATE, FPS, NormalizePlan, normalize_args
 from orchestrator.assembly.probe import ClipInfo, probe
-from orchestrator.assembly.process import ffmpeg_version, run_ffmpeg
+from orchestrator.assembly.process import run_ffmpeg
 
-CACHE_VERSION = 2  # bump when normalize_args changes what it produces (2: QuickTime, exact frame times)
+# Bump when normalize_args (or a crossfade graph) changes what it produces (2: QuickTime, exact frame times; 3: exact
+# movie header times, crossfades blended to their last frame by every build).
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,15 @@ class Intermediate:
     @property
     def files(self) -> list[Path]:
         """Every piece in order: the whole clip, joined by copy."""
-        return [p for p in (self.head, self.path, self.tail) if p is not None]
+        return [p for p, _ in self.pieces]
+
+    @property
+    def pieces(self) -> list[tuple[Path, int]]:
+        """Every piece in order with its frame count (a join states each file's exact length)."""
+        if self.head is None or self.tail is None:
+            return [(self.path, self.frames)]
+        edge = self.edge_frames
+        return [(self.head, edge), (self.path, self.frames - 2 * edge), (self.tail, edge)]
 
 
 def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0) -> NormalizePlan:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_args, concat_pcm_args
+from orchestrator.assembly.capability import ffmpeg_ready
+from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_args, concat_pcm_args, originals_args
 from orchestrator.assembly.finish import (
     Transitions,
     can_copy_originals,
@@ -103,6 +104,7 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
     # Packet-level probes: enough for geometry; each clip is decoded in full only if it must be encoded anew.
     if size is not None and (size[0] <= 0 or size[1] <= 0 or size[0] % 2 or size[1] % 2):
         raise ValueError(f"a film's size needs even, positive sides, not {size[0]}x{size[1]}")
+    await ffmpeg_ready()  # a build that lacks what a film needs is refused in one line, not mid-film
     infos = await run_together(probe(c.path, decode=False) for c in clips)
     width, height = size or output_size(infos)
     chained = [False, *(c.chained for c in clips[1:])]
@@ -111,9 +113,11 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
     channels = film_channels(infos, settings.audio == "soundtrack")
     same_size = all((i.width, i.height) == (width, height) for i in infos)
     if not fading and same_size and await _copyable(infos, chained, settings):
+        originals = [(c.path.resolve(), i.frames) for c, i in zip(clips, infos, strict=True)]
+        paths, counts = [p for p, _ in originals], [n for _, n in originals]
         with temporary(dest, ".part.mp4") as part:
-            await concat([c.path for c in clips], part, lambda lst, out: concat_args(lst, out, channels))
-            film = await publish(part, dest, sum(i.frames for i in infos), decode=False)
+            await concat(originals, part, lambda lst, out: originals_args(lst, paths, counts, out, channels))
+            film = await publish(part, dest, sum(counts), decode=False)
         return AssembledOutput(film, (), width, height, seams=_seams([i.frames for i in infos], []), fast_path=True)
     edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
     parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges)
@@ -161,13 +165,13 @@ async def _join_and_finish(parts: list[Intermediate], plan: Transitions, setting
                            dest: Path, channels: int, cache_dir: Path) -> Film:
     # Crossfaded parts were encoded anew and strictly decoded in `fuse`; the rest are verified intermediates, so
     # the film is checked by its packets either way.
-    paths, frames = await fuse(parts, plan, cache_dir)
+    pieces, frames = await fuse(parts, plan, cache_dir)
     if not settings.audio_work:  # straight to the film: video copied, audio encoded once
         with temporary(dest, ".part.mp4") as final:
-            await concat(paths, final, lambda lst, out: concat_args(lst, out, channels))
+            await concat(pieces, final, lambda lst, out: concat_args(lst, out, channels))
             return await publish(final, dest, frames, decode=False)
     with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final:
-        await concat(paths, joined, concat_pcm_args)
+        await concat(pieces, joined, concat_pcm_args)
         finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
         await finish_audio(joined, final, finish, frames, channels)
         return await publish(final, dest, frames, decode=False)

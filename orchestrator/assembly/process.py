@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 from orchestrator.assembly.errors import FfmpegFailed
 from orchestrator.binaries import ffmpeg_binary
 
-__all__ = ["ffmpeg_binary", "ffmpeg_slots", "ffmpeg_version", "run_ffmpeg", "run_ffmpeg_stdout", "run_together",
+__all__ = ["ask_ffmpeg", "ffmpeg_binary", "ffmpeg_slots", "run_ffmpeg", "run_ffmpeg_stdout", "run_together",
            "task_group"]
 
 T = TypeVar("T")
@@ -75,36 +76,19 @@ async def run_ffmpeg_stdout(args: Sequence[str]) -> bytes:
     return stdout
 
 
-_versions: dict[str, str] = {}  # by binary: ORCHESTRATOR_FFMPEG may change between calls
-_asking: dict[str, asyncio.Task[str]] = {}  # one `-version` per binary however many callers ask at once
+def ask_ffmpeg(binary: str, question: str, timeout: float) -> str:
+    """What `BINARY -hide_banner -QUESTION` (`-version`, `-filters`, ...) prints, asked synchronously: the capability
+    check runs before any event loop (the command line) as well as inside one (in a thread). OSError when it cannot
+    start, SubprocessError when it fails or takes longer than `timeout` seconds."""
+    done = subprocess.run([binary, "-hide_banner", f"-{question}"], capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        raise subprocess.SubprocessError(f"`-{question}` exited with {done.returncode}")
+    return done.stdout.decode("utf-8", errors="replace")
 
 
-async def ffmpeg_version() -> str:
-    """The first line of `ffmpeg -version`: intermediates made by another build are not reused. Asked once per
-    binary and process, even when every clip of a film asks at the same moment."""
-    binary = ffmpeg_binary()
-    if binary in _versions:
-        return _versions[binary]
-    loop = asyncio.get_running_loop()
-    task = _asking.get(binary)
-    if task is None or task.get_loop() is not loop:  # a task of an earlier event loop cannot be awaited here
-        task = _asking[binary] = loop.create_task(_ask_version(binary))
-    try:
-        version = await asyncio.shield(task)  # one caller cancelled must not cancel the answer for the others
-    finally:
-        if task.done() and _asking.get(binary) is task:
-            del _asking[binary]  # answered, or failed: a later call asks again
-    _versions[binary] = version
-    return version
-
-
-async def _ask_version(binary: str) -> str:
-    out, _ = await _run(["-version"], capture_stdout=True, binary=binary)
-    return out.decode("utf-8", errors="replace").splitlines()[0] if out else "unknown"
-
-
-async def _run(args: Sequence[str], *, capture_stdout: bool, binary: str | None = None) -> tuple[bytes, str]:
-    argv = [binary or ffmpeg_binary(), *args]
+async def _run(args: Sequence[str], *, capture_stdout: bool) -> tuple[bytes, str]:
+    argv = [ffmpeg_binary(), *args]
     slots = _slots.get()
     if slots is None:
         return await _spawn(argv, capture_stdout=capture_stdout)

@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from orchestrator import __version__
 from orchestrator.config import Settings, load_prices
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.run import RunOptions, check_budget, open_journal, prepare
 from orchestrator.engine.rundir import run_dir_for
-from orchestrator.errors import OrchestratorError, StoryboardInvalid
+from orchestrator.errors import ConfigError, OrchestratorError, StoryboardInvalid
+from orchestrator.profiles import Region
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
-from . import render, runs
+from . import catalog, doctor, render, runs
 
 app = typer.Typer(
     name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -42,21 +44,23 @@ _settings = runs.settings_of
 
 @app.command()
 def validate(
-    ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="Storyboard files", show_default=False)]
+    ctx: typer.Context, files: Annotated[list[Path], typer.Argument(help="Storyboard files", show_default=False)],
+    region: runs.RegionOpt = None,
 ) -> None:
     """Check storyboards against every rule, without spending anything. Exit 0 when all are valid, 2 if not."""
     failed = False
+    choice = runs.region_of(ctx, region)
     for file in files:
         try:
-            checked = check_file(file, str(file))
+            checked = check_file(file, str(file), region=choice)
         except StoryboardInvalid as exc:
             render.print_diagnostics(exc.diagnostics)
             failed = True
             continue
         render.print_diagnostics(checked.warnings)
-        plan = make_plan(checked, load_prices(_settings(ctx).prices))
+        plan = make_plan(checked, load_prices(_settings(ctx).prices, checked.region.region))
         typer.echo(f"{file}: valid: {len(checked.specs)} shots, {len(checked.outputs)} output(s), "
-                   f"estimated ${plan.usd:,.2f}")
+                   f"estimated {plan.money.show(plan.amount)} on {checked.region.profile.label}")
     if failed:
         raise typer.Exit(2)
 
@@ -66,22 +70,22 @@ def plan(
     ctx: typer.Context,
     file: FileArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
-    budget: Annotated[
-        float | None, typer.Option("--budget", min=0, help="Budget in USD (overrides budget_usd)")
-    ] = None,
+    budget: runs.BudgetOpt = None,
     prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
     = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")] = None,
     reroll: Annotated[list[str] | None, typer.Option(help="Price making this shot again (repeatable)")] = None,
     drop_reroll: Annotated[list[str] | None, typer.Option(
         "--drop-reroll", help="Show going back to the take before this shot's newest reroll (repeatable)")] = None,
+    region: runs.RegionOpt = None,
 ) -> None:
-    """Show what a run would do and cost, shot by shot (with the run directory's journal: reuse, resume or
-    generate, and why). Exit 3 when what it would generate is over the budget."""
+    """Show what a run would do and cost, shot by shot, in the region's currency (with the run directory's
+    journal: reuse, resume or generate, and why). Exit 3 when what it would generate is over the budget."""
     settings = _settings(ctx)
-    checked = check_file(file, str(file))
+    checked = check_file(file, str(file), region=runs.region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
-    options = RunOptions(out=out or settings.out, budget_usd=budget, prices=load_prices(prices or settings.prices),
+    options = RunOptions(out=out or settings.out, budget=budget,
+                         prices=load_prices(prices or settings.prices, checked.region.region),
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()))
     journal = open_journal(run_dir_for(checked.name, options.out), str(file))
     try:
@@ -116,6 +120,7 @@ def graph(
 
 @app.command()
 def simulate(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one")] = 8123,
     speed: Annotated[float, typer.Option(min=0.001, help="Time compression of queue and run latency")] = 1.0,
@@ -126,15 +131,24 @@ def simulate(
                                              "weather)")] = None,
     store: Annotated[Path | None, typer.Option("--store", help="Keep tasks and files in this folder, so a later "
                                                "simulator sees them (default: in memory)")] = None,
+    region: Annotated[Region | None, typer.Option("--region", help="Answer as BytePlus (seedance-... ids) or "
+                                                  "Volcengine (doubao-seedance-... ids); default ORCHESTRATOR_REGION, "
+                                                  "else BytePlus")] = None,
+    endpoint: Annotated[list[str] | None, typer.Option(
+        "--endpoint", help="EP_ID=MODEL_ID: an endpoint of the account and the model it serves (repeatable)")]
+    = None,
 ) -> None:
     """Run the local simulator of the provider's API until interrupted."""
     from orchestrator.simulator.config import SimConfig  # the server stack loads only for this command
     from orchestrator.simulator.server import SimulatorServer
 
-    settings = {"speed": speed, "api_key": api_key, "fault_seed": seed, "store_dir": store}
+    region = region or _settings(ctx).region or Region.BYTEPLUS  # ARK_BASE_URL names a real host, not this one
+    endpoints = dict(_endpoint_pair(e) for e in endpoint or ())
+    settings = {"speed": speed, "api_key": api_key, "fault_seed": seed, "store_dir": store, "region": region.value,
+                "endpoints": endpoints}
     config = SimConfig.hostile(**settings) if hostile else SimConfig(**settings)
     server = SimulatorServer(config, host=host, port=port)
-    extras = "".join([", hostile" if hostile else "", f", store {store}" if store else ""])
+    extras = "".join([f", {region.value}", ", hostile" if hostile else "", f", store {store}" if store else ""])
     typer.echo(f"simulator: {server.base_url} (control: {server.root_url}/_sim; speed x{speed:g}{extras}); "
                "Ctrl-C stops")
     try:
@@ -143,11 +157,21 @@ def simulate(
         server.backend.close()
 
 
+def _endpoint_pair(text: str) -> tuple[str, str]:
+    endpoint, sep, model = text.partition("=")
+    if not (sep and endpoint.startswith("ep-") and model):
+        raise ConfigError(f"--endpoint {text}: expected EP_ID=MODEL_ID, e.g. ep-20250611150425-abcde="
+                          "doubao-seedance-1-0-pro-250528")
+    return endpoint, model
+
+
 app.command()(runs.run)
 app.command()(runs.status)
 app.command()(runs.cancel)
 app.command()(runs.assemble)
 app.command()(runs.recover)
+app.command()(doctor.doctor)
+app.command(name="models")(catalog.models)
 
 
 @app.command()
@@ -169,7 +193,11 @@ def _root(
     = False,
 ) -> None:
     """Turn a storyboard of shots into finished films with the Seedance video models."""
-    ctx.obj = Settings()  # environment and defaults, resolved once; command flags override per command
+    try:
+        ctx.obj = Settings()  # environment and defaults, resolved once; command flags override per command
+    except ValidationError as exc:  # a bad ORCHESTRATOR_* variable is a usage error, not an internal one
+        first = exc.errors()[0]
+        raise ConfigError(f"ORCHESTRATOR_{str(first['loc'][0]).upper()}: {first['msg']}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

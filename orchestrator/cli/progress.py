@@ -13,12 +13,15 @@ from rich.live import Live
 from rich.table import Table
 
 from orchestrator.engine.events import Event
+from orchestrator.profiles import CURRENCIES, USD, Currency
 
 _STATE_OF = {"reused": "reused", "submitted": "queued", "running": "running", "succeeded": "succeeded",
              "downloaded": "done", "retrying": "retrying", "failed": "FAILED", "blocked": "blocked"}
 _STYLE = {"done": "green", "reused": "cyan", "FAILED": "bold red", "blocked": "red", "retrying": "yellow",
           "running": "bold", "queued": "dim"}
 
+
+_MONEY_KEYS = tuple(c.key for c in CURRENCIES.values())  # events name amounts by currency: usd=, cny=
 
 def json_lines(stream: IO[str] | None = None) -> Any:
     """A watcher printing one JSON object per event."""
@@ -39,7 +42,7 @@ def plain_lines(stream: IO[str] | None = None) -> Any:
         kind = event["event"]
         if "shot" not in event and kind != "assembled":
             return
-        detail = {k: v for k, v in event.items() if k in ("task_id", "reason", "path", "usd", "output")}
+        detail = {k: v for k, v in event.items() if k in ("task_id", "reason", "path", "output", *_MONEY_KEYS)}
         text = " ".join(f"{k}={v}" for k, v in detail.items())
         out.write(f"{event.get('shot', '')} {kind} {text}".strip() + "\n")
         out.flush()
@@ -53,7 +56,8 @@ class LiveTable:
 
     console: Console
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    usd: float = 0.0
+    spent: float = 0.0
+    money: Currency = USD
     started: float = field(default_factory=time.monotonic)
     live: Live | None = None
 
@@ -71,6 +75,7 @@ class LiveTable:
         shot = event.get("shot")
         kind = event["event"]
         if kind == "run_started":
+            self.money = CURRENCIES.get(str(event.get("currency")), USD)
             for name, action in event.get("decisions", {}).items():
                 self.rows[name] = {"state": "waiting", "action": action, "since": time.monotonic(), "task": ""}
         if shot is not None and kind in _STATE_OF:
@@ -82,13 +87,13 @@ class LiveTable:
             if kind in ("downloaded", "failed", "reused", "blocked"):
                 row["ended"] = time.monotonic()
         if kind == "succeeded":
-            self.usd += float(event.get("usd") or 0.0)
+            self.spent += float(event.get(self.money.key) or 0.0)
         if self.live is not None:
             self.live.update(self._table())
 
     def _table(self) -> Table:
         now = time.monotonic()
-        table = Table(title=f"spent ${self.usd:,.2f} · {now - self.started:,.0f} s", title_justify="left")
+        table = Table(title=f"spent {self.money.show(self.spent)} · {now - self.started:,.0f} s", title_justify="left")
         for column in ("shot", "plan", "state", "task", "elapsed"):
             table.add_column(column)
         for shot, row in self.rows.items():

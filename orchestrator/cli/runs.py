@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shlex
 import sys
 from collections.abc import Callable, Coroutine
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from orchestrator.assembly.capability import require_ffmpeg
 from orchestrator.config import Settings, load_prices
 from orchestrator.engine import inspect as runinfo
 from orchestrator.engine.backend import BackendKind, default_kind, open_backend
@@ -22,6 +24,7 @@ from orchestrator.engine.recover import recover as rebuild_journal
 from orchestrator.engine.run import Prepared, RunOptions, RunResult, check_options, run_storyboard
 from orchestrator.engine.rundir import RunDir, run_dir_for
 from orchestrator.errors import ConfigError
+from orchestrator.profiles import Currency, Region, RegionChoice, chosen_region
 from orchestrator.storyboard.validate import CheckedStoryboard, check_file
 
 from . import progress, render
@@ -31,6 +34,11 @@ FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .
 Target = Annotated[Path, typer.Argument(help="Run directory, or the storyboard whose run it is", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")]
 BackendOpt = Annotated[BackendKind | None, typer.Option(help="sim or ark (default: ark when ARK_API_KEY is set)")]
+RegionOpt = Annotated[Region | None, typer.Option(
+    "--region", help="byteplus (USD) or volcengine (CNY); default: ORCHESTRATOR_REGION, else the host of "
+    "ARK_BASE_URL, else the storyboard's model ids", show_default=False)]
+BudgetOpt = Annotated[float | None, typer.Option(
+    "--budget", min=0, help="Hard cap in the region's currency (overrides budget_usd / budget_cny)")]
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -40,6 +48,14 @@ def settings_of(ctx: typer.Context) -> Settings:
     return settings
 
 
+def region_of(ctx: typer.Context, flag: Region | None) -> RegionChoice | None:
+    """The region the user chose: --region, else ORCHESTRATOR_REGION, else ARK_BASE_URL's host (None: the
+    storyboard's model ids decide)."""
+    if flag is not None:
+        return chosen_region(flag, os.environ.get("ARK_BASE_URL"), "--region")
+    return chosen_region(settings_of(ctx).region, os.environ.get("ARK_BASE_URL"))
+
+
 def run(
     ctx: typer.Context,
     file: FileArg,
@@ -47,7 +63,7 @@ def run(
     backend: BackendOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=100, help="Tasks on the provider at once")]
     = DEFAULT_CONCURRENCY,
-    budget: Annotated[float | None, typer.Option(min=0, help="Hard cap in USD (overrides budget_usd)")] = None,
+    budget: BudgetOpt = None,
     reroll: Annotated[list[str] | None, typer.Option(help="Make this shot again with a new seed (repeatable)")]
     = None,
     drop_reroll: Annotated[list[str] | None, typer.Option(
@@ -59,23 +75,25 @@ def run(
     = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending on the real provider")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line on stdout")] = False,
+    region: RegionOpt = None,
 ) -> None:
     """Run a storyboard into films, resuming whatever an earlier run left. Exit 0 done, 1 failed shots, 3 over
     budget, 130 interrupted."""
     settings = settings_of(ctx)
-    checked = check_file(file, str(file))
+    checked = check_file(file, str(file), region=region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
     kind = backend or default_kind()
-    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget_usd=budget,
+    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget,
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts,
-                         prices=load_prices(settings.prices))
+                         prices=load_prices(settings.prices, checked.region.region))
     check_options(checked, options)  # a mistyped flag is said before any backend starts
+    require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is spent
     confirm = None if kind is BackendKind.SIM or yes else _confirm
-    resume = _resume_command(file, out, backend, budget, only)
+    resume = _resume_command(file, out, backend, budget, only, region)
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
-        _summary(result, resume, simulated=kind is BackendKind.SIM)
+        _summary(result, resume, simulated=kind is BackendKind.SIM, money=checked.region.profile.currency)
     raise typer.Exit(result.exit_code)
 
 
@@ -91,7 +109,8 @@ def _interruptible(work: Coroutine[Any, Any, T], hint: str) -> T:
 
 async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings, options: RunOptions,
                as_json: bool, confirm: Callable[[Prepared], None] | None) -> RunResult:
-    async with open_backend(kind, settings.sim_speed, settings.poll_scale, options.out) as backend:
+    async with open_backend(kind, settings.sim_speed, settings.poll_scale, options.out, checked.region.region,
+                            checked.storyboard.endpoints) as backend:
         sys.stderr.write(f"{backend.description}\n")
         log = EventLog(run_dir_for(checked.name, options.out).events)
         with contextlib.ExitStack() as stack:
@@ -106,36 +125,38 @@ async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings
 
 
 def _confirm(prepared: Prepared) -> None:
-    cost = prepared.usd_to_generate
+    cost = prepared.plan.money.show(prepared.amount_to_generate)
+    label = prepared.checked.region.profile.label
     if not sys.stdin.isatty():
-        raise ConfigError(f"this run would spend up to ${cost:,.2f} on the real provider: pass --yes to allow it "
-                          "without a terminal to ask on")
-    if not typer.confirm(f"Spend up to ${cost:,.2f} on the provider for {prepared.checked.path}?", err=True):
+        raise ConfigError(f"this run would spend up to {cost} on the real provider ({label}): pass --yes to allow "
+                          "it without a terminal to ask on")
+    if not typer.confirm(f"Spend up to {cost} on {label} for {prepared.checked.path}?", err=True):
         raise typer.Exit(1)
 
 
 def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, budget: float | None,
-                    only: list[str] | None) -> str:
+                    only: list[str] | None, region: Region | None = None) -> str:
     """The command that resumes this run: the same storyboard, run directory and choices (never --reroll)."""
     words = ["orchestrator", "run", str(file)]
     words += ["--out", str(out)] if out is not None else []
     words += ["--backend", backend.value] if backend is not None else []
     words += ["--budget", f"{budget:g}"] if budget is not None else []
+    words += ["--region", region.value] if region is not None else []
     for shot in only or ():
         words += ["--only", shot]
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _summary(result: RunResult, resume: str, simulated: bool) -> None:
+def _summary(result: RunResult, resume: str, simulated: bool, money: Currency) -> None:
     for name, path in result.films.items():
         typer.echo(f"film {name}: {path}")
     if result.report is not None:
         typer.echo(f"report: {result.report}  contact sheet: {result.contact_sheet}")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    money = "simulated, nothing was paid" if simulated else f"{result.tokens:,} tokens"
+    paid = "simulated, nothing was paid" if simulated else f"{result.tokens:,} tokens"
     typer.echo(f"shots: {len(result.generated)} generated, {len(result.reused)} reused; "
-               f"spent ${result.usd:,.2f} ({money})", err=True)
+               f"spent {money.show(result.amount)} ({paid})", err=True)
     for shot, reason in {**result.failed, **result.blocked}.items():
         typer.echo(f"failed: {shot}: {reason}", err=True)
     if result.exit_code:
@@ -147,9 +168,11 @@ def status(
     target: Target,
     out: OutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+    region: RegionOpt = None,
 ) -> None:
-    """Per shot: state, task id, attempts, tokens, USD, files; per output: the film. Calls nobody."""
-    info = runinfo.status(runinfo.locate(target, out or settings_of(ctx).out))
+    """Per shot: state, task id, attempts, tokens, cost (in the run's currency), files; per output: the film.
+    Calls nobody."""
+    info = runinfo.status(runinfo.locate(target, out or settings_of(ctx).out, region=region_of(ctx, region)))
     if as_json:
         typer.echo(runinfo.status_json(info))
     else:
@@ -161,19 +184,22 @@ def cancel(
     target: Target,
     out: OutOpt = None,
     backend: BackendOpt = None,
+    region: RegionOpt = None,
 ) -> None:
     """Cancel the run's queued tasks on the provider and record it (running tasks cannot be cancelled)."""
-    run_dir = runinfo.locate(target, out or settings_of(ctx).out)
+    choice = region_of(ctx, region)
+    run_dir = runinfo.locate(target, out or settings_of(ctx).out, region=choice)
     kind = backend or default_kind()
     settings = settings_of(ctx)
-    lines = _interruptible(_cancel(run_dir, kind, settings.sim_speed, run_dir.root.parent),
+    on = runinfo.run_region(run_dir) or (choice.region if choice else Region.BYTEPLUS)
+    lines = _interruptible(_cancel(run_dir, kind, settings.sim_speed, run_dir.root.parent, on),
                            "run the same command again")
     for line in lines:
         typer.echo(line)
 
 
-async def _cancel(run_dir: RunDir, kind: BackendKind, sim_speed: float, out: Path) -> list[str]:
-    async with open_backend(kind, sim_speed, out=out) as backend:
+async def _cancel(run_dir: RunDir, kind: BackendKind, sim_speed: float, out: Path, region: Region) -> list[str]:
+    async with open_backend(kind, sim_speed, out=out, region=region) as backend:
         return await runinfo.cancel(run_dir, backend.client)
 
 
@@ -185,6 +211,7 @@ def assemble(
 ) -> None:
     """Make the films again from a run's finished clips, without calling the provider (after editing `assembly:`)."""
     run_dir = runinfo.locate(target, out or settings_of(ctx).out)
+    require_ffmpeg()
     films = _interruptible(runinfo.reassemble(run_dir, tuple(output or ())), "run the same command again")
     for name, path in films.items():
         typer.echo(f"film {name}: {path}")

@@ -9,17 +9,23 @@ port, exactly as they would find them on the real service.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 
 from orchestrator.api.client import ArkClient
 from orchestrator.engine.pacing import PollSchedule
+from orchestrator.profiles import PROFILES, Region
 
 SIM_KEY = "simulator-local-key"  # the built-in simulator accepts any key; this one is not a secret
-SIM_STORE = ".simulator"  # the built-in simulator's tasks and files, under the folder of run directories
+# The built-in simulator's tasks and files, under the folder of run directories; one store per region, as accounts
+# of the two regions do not see each other's tasks.
+SIM_STORES: Mapping[Region, str] = MappingProxyType({Region.BYTEPLUS: ".simulator",
+                                                      Region.VOLCENGINE: ".simulator-volcengine"})
+SIM_STORE = SIM_STORES[Region.BYTEPLUS]
 
 
 class BackendKind(StrEnum):
@@ -45,21 +51,27 @@ class Backend:
 
 
 @asynccontextmanager
-async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 1.0,
-                       out: Path | None = None) -> AsyncIterator[Backend]:
-    """The client for `kind`; for the simulator, also the simulator itself (its store in `out`), stopped on exit."""
+async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 1.0, out: Path | None = None,
+                       region: Region = Region.BYTEPLUS,
+                       endpoints: Mapping[str, str] | None = None) -> AsyncIterator[Backend]:
+    """The client for `kind` on `region` (ARK_BASE_URL, else the region's base URL); for the simulator, also the
+    simulator itself configured as `region` with the storyboard's `endpoints` (its store in `out`), stopped on
+    exit."""
     if kind is BackendKind.ARK:
-        async with ArkClient() as client:
+        async with ArkClient(base_url=os.environ.get("ARK_BASE_URL") or PROFILES[region].base_url) as client:
             yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule().scaled(poll_scale))
         return
     from orchestrator.simulator.config import SimConfig  # the simulator stack loads only when used
     from orchestrator.simulator.server import SimulatorServer
 
-    store = (out or Path("runs")) / SIM_STORE
-    server = SimulatorServer(SimConfig(speed=sim_speed, store_dir=store)).start()
+    store = (out or Path("runs")) / SIM_STORES[region]
+    config = SimConfig(speed=sim_speed, store_dir=store, region=region.value, endpoints=dict(endpoints or {}))
+    server = SimulatorServer(config).start()
     try:
         async with ArkClient(SIM_KEY, base_url=server.base_url) as client:
-            yield Backend(kind, client, f"simulator: {server.base_url} (no ARK_API_KEY set; latency x1/{sim_speed:g})",
+            where = "" if region is Region.BYTEPLUS else f" as {PROFILES[region].label}"
+            yield Backend(kind, client, f"simulator{where}: {server.base_url} (no ARK_API_KEY set; "
+                          f"latency x1/{sim_speed:g})",
                           PollSchedule().scaled(poll_scale / sim_speed))
     finally:
         server.stop()

@@ -19,6 +19,7 @@ from orchestrator.engine.pacing import AdaptiveLimit, LatencyModel, PollSchedule
 from orchestrator.engine.plan import ShotEstimate
 from orchestrator.engine.rundir import RunDir
 from orchestrator.errors import OrchestratorError
+from orchestrator.profiles import USD, Currency
 
 
 class ShotFailed(OrchestratorError):
@@ -42,12 +43,15 @@ class Budget:
 
     limit: Decimal | None
     committed: Decimal = Decimal(0)
+    money: Currency = USD
 
     def reserve(self, shot: str, cost: Decimal) -> None:
         """Count a create against the budget, or raise BudgetStop."""
         if self.limit is not None and self.committed + cost > self.limit:
-            raise BudgetStop(shot, f"submitting it (${cost:.4f}) would pass the budget of ${self.limit:.2f} "
-                                   f"(${self.committed:.4f} committed by this run)")
+            show = self.money.show
+            raise BudgetStop(shot, f"submitting it ({show(float(cost), 4)}) would pass the budget of "
+                                   f"{show(float(self.limit))} ({show(float(self.committed), 4)} committed by this "
+                                   "run)")
         self.committed += cost
 
     def settle(self, estimated: Decimal, actual: Decimal) -> None:
@@ -79,6 +83,6 @@ class ShotContext:
     stopped: str | None = None  # set when an account-wide refusal stops new submissions
 
     def cost_for(self, shot: str, tokens: int | None) -> Decimal:
-        """Dollars for billed tokens, at the rate the plan used for this shot."""
+        """The amount for billed tokens, at the rate the plan used for this shot (in the plan's currency)."""
         est = self.estimates[shot]
         return est.cost * (tokens or 0) / est.tokens if est.tokens else Decimal(0)

@@ -37,7 +37,7 @@ class Decision:
     shot: str
     action: Action
     reason: str
-    usd: float  # to be spent by this run (0 for reuse and for tasks already submitted), for display
+    amount: float  # to be spent by this run (0 for reuse and for tasks already submitted), for display
     key: str | None  # None when it depends on a parent frame that does not exist yet
     take: Take | None
     params: Params | None = None  # what the key hashes; None with the key
@@ -58,7 +58,7 @@ class Decisions:
     rerolls: dict[str, int]  # shot -> the variant number this run will use (rerolled or dropped back)
 
     @property
-    def usd(self) -> float:
+    def amount(self) -> float:
         """What the run will commit if nothing fails, for display."""
         return float(round(self.cost, 2))
 
@@ -93,7 +93,7 @@ def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_
         parent = spec.shot.after
         if parent is not None and frames.get(parent) is None:
             frames[est.id] = None
-            out.append(Decision(est.id, Action.GENERATE, f"its parent {parent} will be made anew", est.usd, None,
+            out.append(Decision(est.id, Action.GENERATE, f"its parent {parent} will be made anew", est.amount, None,
                                 None, cost=est.cost))
             continue
         variant = journal.variant(est.id) if journal else 0
@@ -115,14 +115,35 @@ def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame:
     params = shot_params(spec, base_dir, parent_frame, variant)
     key = shot_key(params)
     take = live_take(journal.of_key(est.id, key)) if journal else None
+    if take is None and journal is not None and _silent_by_default(spec):
+        params, key, take = _with_sound(est.id, params, key, journal, run_dir)
     if reroll and take is not None and take.state is TakeState.DOWNLOADED:
         variant += 1
         params = shot_params(spec, base_dir, parent_frame, variant)
         key = shot_key(params)
-        return Decision(est.id, Action.GENERATE, "reroll: a new seed", est.usd, key, None, params, variant, est.cost)
+        return Decision(est.id, Action.GENERATE, "reroll: a new seed", est.amount, key, None, params, variant, est.cost)
     action, reason, pays = _action(est.id, key, take, params, journal, run_dir)
-    return Decision(est.id, action, reason, est.usd if pays else 0.0, key, take, params, variant,
+    if params["generate_audio"] != spec.generate_audio:
+        reason += ", made with sound no film keeps"
+    return Decision(est.id, action, reason, est.amount if pays else 0.0, key, take, params, variant,
                     est.cost if pays else Decimal(0))
+
+
+def _silent_by_default(spec: ShotSpec) -> bool:
+    """The shot is asked for without sound only because no film keeps it (not because the file says so)."""
+    return spec.sound_unused is not None and spec.explicit("generate_audio") is None and not spec.generate_audio
+
+
+def _with_sound(shot: str, params: Params, key: str, journal: Journal, run_dir: RunDir
+                ) -> tuple[Params, str, Take | None]:
+    """A take made with sound serves a shot whose sound no film keeps: runs made before sound followed the films
+    asked for it, and paying again to have less would be paying twice. Any live take counts, so an interrupted
+    run of that kind resumes (polls, reconciles, downloads) exactly as it would have; the shot runner then sends,
+    if it must create at all, the request these parameters describe."""
+    loud = {**params, "generate_audio": True}
+    loud_key = shot_key(loud)
+    take = live_take(journal.of_key(shot, loud_key))
+    return (loud, loud_key, take) if take is not None else (params, key, None)
 
 
 def dropped_variant(journal: Journal, shot: str, current: int) -> int:

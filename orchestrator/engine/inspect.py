@@ -23,6 +23,7 @@ from orchestrator.engine.journal import Journal, Take, TakeState
 from orchestrator.engine.run import RunOptions, prepare
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.errors import ConfigError, OrchestratorError
+from orchestrator.profiles import Region, RegionChoice, money_keys
 from orchestrator.storyboard.validate import check_file
 
 
@@ -36,7 +37,7 @@ class ShotStatus:
     attempts: int  # takes with the newest take's key
     takes: int  # every take of the shot, earlier keys included
     tokens: int
-    usd: float
+    amount: float  # in the run's currency
     clip: str | None
     last_frame: str | None
     error: str | None
@@ -51,21 +52,23 @@ class RunStatus:
     shots: list[ShotStatus]
     films: dict[str, str]
     tokens: int
-    usd: float
+    amount: float
     last_run: dict[str, object] | None
     stale: dict[str, str] = field(default_factory=dict)  # film -> why it no longer matches the storyboard
     simulated: bool = False  # every run here used the simulator: no money was spent
+    currency: str = "USD"  # of every amount here (the journal's)
+    region: str | None = None  # the region the run was made on, when recorded
 
 
-def locate(target: Path, out: Path | None, *, check: bool = True) -> RunDir:
-    """The run directory named by a path: the directory itself, or the run of a storyboard file. With `check`, its
-    journal must be whole (JournalDamaged names the recovery otherwise)."""
+def locate(target: Path, out: Path | None, *, check: bool = True, region: RegionChoice | None = None) -> RunDir:
+    """The run directory named by a path: the directory itself, or the run of a storyboard file (checked on
+    `region`). With `check`, its journal must be whole (JournalDamaged names the recovery otherwise)."""
     if target.is_dir():
         run_dir = RunDir(target)
         if not (run_dir.journal.exists() or (target / "shots").is_dir()):
             raise ConfigError(f"{target}: not a run directory (no journal.sqlite)")
     elif target.is_file():
-        run_dir = run_dir_for(check_file(target, str(target)).name, out)
+        run_dir = run_dir_for(check_file(target, str(target), region=region).name, out)
         if not (run_dir.journal.exists() or (run_dir.root / "shots").is_dir()):
             raise ConfigError(f"{target}: no run yet (looked in {run_dir.root})")
     else:
@@ -85,11 +88,30 @@ def status(run_dir: RunDir) -> RunStatus:
         shots = [_shot_status(run_dir, takes) for takes in by_shot.values()]
         films = {p.stem: str(p) for p in sorted((run_dir.root / "outputs").glob("*.mp4"))}
         return RunStatus(str(run_dir.root), journal.meta("storyboard"), shots, films,
-                         sum(s.tokens for s in shots), round(sum(s.usd for s in shots), 4), journal.last_run(),
+                         sum(s.tokens for s in shots), round(sum(s.amount for s in shots), 4), journal.last_run(),
                          _stale(run_dir, journal, list(films)),
-                         simulated=journal.meta("backend.sim") is not None and journal.meta("backend.ark") is None)
+                         simulated=journal.meta("backend.sim") is not None and journal.meta("backend.ark") is None,
+                         currency=journal.currency() or "USD", region=journal.meta("region"))
     finally:
         journal.close()
+
+
+def run_region(run_dir: RunDir) -> Region | None:
+    """The region a run directory's run was made on, when its journal recorded it."""
+    if not run_dir.journal.is_file():
+        return None
+    journal = Journal(run_dir.journal)
+    try:
+        choice = recorded_region(journal)
+    finally:
+        journal.close()
+    return None if choice is None else choice.region
+
+
+def recorded_region(journal: Journal) -> RegionChoice | None:
+    """The region a run was made on, as its journal recorded it (None: not recorded, or no run yet)."""
+    value = journal.meta("region")
+    return None if value is None else RegionChoice(Region(value), "the region its run directory was made on")
 
 
 def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str]:
@@ -100,7 +122,7 @@ def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str
     try:
         if source is None:
             raise ConfigError("the journal does not name its storyboard")
-        checked = check_file(Path(source), source)
+        checked = check_file(Path(source), source, region=recorded_region(journal))
         prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal)
     except OrchestratorError as exc:
         return {name: f"cannot tell: {str(exc).splitlines()[0]}" for name in films}
@@ -131,7 +153,7 @@ def _shot_status(run_dir: RunDir, takes: list[Take]) -> ShotStatus:
     return ShotStatus(
         shot=newest.shot, state=newest.state.value, task_id=newest.task_id,
         attempts=sum(1 for t in takes if t.key == newest.key), takes=len(takes),
-        tokens=sum(t.tokens or 0 for t in takes), usd=round(sum(t.usd or 0.0 for t in takes), 4),
+        tokens=sum(t.tokens or 0 for t in takes), amount=round(sum(t.usd or 0.0 for t in takes), 4),
         clip=str(run_dir.clip(newest.shot, newest.key)) if done else None,
         last_frame=str(run_dir.last_frame(newest.shot, newest.key)) if done and newest.frame_sha else None,
         error=error,
@@ -139,8 +161,8 @@ def _shot_status(run_dir: RunDir, takes: list[Take]) -> ShotStatus:
 
 
 def status_json(info: RunStatus) -> str:
-    """The status as JSON."""
-    return json.dumps(asdict(info), indent=2)
+    """The status as JSON; amounts are named by their currency (`usd`, or `cny` for a Volcengine run)."""
+    return json.dumps(money_keys(asdict(info), info.currency), indent=2)
 
 
 async def cancel(run_dir: RunDir, client: ArkClient) -> list[str]:
@@ -184,7 +206,7 @@ async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Pat
             source = journal.meta("storyboard")
             if source is None:
                 raise ConfigError(f"{run_dir.root}: the journal does not name its storyboard")
-            checked = check_file(Path(source), source)
+            checked = check_file(Path(source), source, region=recorded_region(journal))
             unknown = [o for o in outputs if o not in checked.outputs]
             if unknown:
                 raise ConfigError(f"--output {', '.join(unknown)}: no such output in {source} "

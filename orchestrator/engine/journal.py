@@ -110,7 +110,7 @@ class Take:
     video_url: str | None
     urls_at: float | None
     tokens: int | None
-    usd: float | None
+    usd: float | None  # in the journal's currency (Journal.currency; the column kept its first name)
     error_code: str | None
     error_message: str | None
     retryable: bool | None
@@ -169,6 +169,14 @@ class Journal:
     def set_meta(self, name: str, value: str) -> None:
         """Store a setting."""
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def currency(self) -> str | None:
+        """The currency of the journal's amounts (its `usd` column): meta `currency`; USD for a journal with takes
+        from before regions, which were all on BytePlus; None for a journal with nothing paid yet."""
+        recorded = self.meta("currency")
+        if recorded is not None:
+            return recorded
+        return "USD" if self._db.execute("SELECT 1 FROM takes LIMIT 1").fetchone() else None
 
     def begin_run(self, storyboard: str) -> int:
         """Record the start of a run and return its number."""

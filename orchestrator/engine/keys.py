@@ -69,6 +69,8 @@ def shot_params(spec: ShotSpec, base_dir: Path, parent_frame_sha: str | None, va
             for kind in ("images", "videos", "audios")
         },
     }
+    if spec.endpoint is not None and spec.model is not None:
+        params["serves"] = spec.model.id  # an endpoint re-pointed at another model makes other clips
     if variant:
         params["variant"] = variant
     return params

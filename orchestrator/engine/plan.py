@@ -13,6 +13,7 @@ import networkx as nx
 from orchestrator import models as m
 from orchestrator.config import PriceBook, catalog_prices
 from orchestrator.models import ModelSpec, Price
+from orchestrator.profiles import CURRENCIES, Currency
 from orchestrator.storyboard.media import MediaKind, inspect_media, is_remote
 from orchestrator.storyboard.resolve import ShotSpec
 from orchestrator.storyboard.validate import CheckedStoryboard
@@ -33,11 +34,12 @@ class ShotEstimate:
     seconds: float
     frames: int
     tokens: int
-    usd: float  # for display: `cost` rounded to 4 places
+    amount: float  # for display, in the plan's currency: `cost` rounded to 4 places
     price_confirmed: bool
     chain_seconds: float  # this shot plus its longest line of descendants: the scheduler runs long chains first
     notes: tuple[str, ...]
-    cost: Decimal = Decimal(0)  # exact USD: tokens x the price per 1M tokens, never rounded (budgets compare this)
+    cost: Decimal = Decimal(0)  # exact: tokens x the price per 1M tokens, never rounded (budgets compare this)
+    endpoint: str | None = None  # the ep-... id the request goes to; `model` is the model it serves
 
 
 @dataclass(frozen=True)
@@ -48,35 +50,44 @@ class OutputEstimate:
     shots: tuple[str, ...]
     seconds: float
     tokens: int
-    usd: float
+    amount: float
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run of this storyboard will do and cost."""
+    """What a run of this storyboard will do and cost, in the currency of its region."""
 
     name: str
     shots: tuple[ShotEstimate, ...]
     outputs: tuple[OutputEstimate, ...]
     tokens: int
-    usd: float
-    budget_usd: float | None
+    amount: float
+    budget: float | None
     prices_confirmed: bool
+    region: str
+    currency: str  # USD or CNY
+
+    @property
+    def money(self) -> Currency:
+        """The plan's currency."""
+        return CURRENCIES[self.currency]
 
     @property
     def cost(self) -> Decimal:
-        """The exact estimate (what `usd` shows rounded to cents)."""
+        """The exact estimate (what `amount` shows rounded to cents)."""
         return sum((s.cost for s in self.shots), Decimal(0))
 
     @property
     def over_budget(self) -> bool:
         """True when the exact estimate exceeds the budget."""
-        return self.budget_usd is not None and self.cost > dollars(self.budget_usd)
+        return self.budget is not None and self.cost > dollars(self.budget)
 
 
-def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget_usd: float | None = None) -> Plan:
-    """Estimate every shot and output; `budget_usd` (a flag) wins over the storyboard's budget."""
-    book = prices if prices is not None else catalog_prices()
+def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget: float | None = None) -> Plan:
+    """Estimate every shot and output in the region's currency; `budget` (a flag, in that currency) wins over the
+    storyboard's budget. `prices` must be the region's (config.load_prices with the same region)."""
+    profile = checked.region.profile
+    book = prices if prices is not None else catalog_prices(profile.region)
     sizes: dict[str, tuple[int, int]] = {}
     drafts: dict[str, ShotEstimate] = {}
     for shot_id in nx.topological_sort(checked.graph):
@@ -95,9 +106,10 @@ def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budge
     outputs = tuple(_output(name, ids, checked, by_id) for name, ids in checked.outputs.items())
     return Plan(
         name=checked.name, shots=shots, outputs=outputs,
-        tokens=sum(s.tokens for s in shots), usd=float(round(sum((s.cost for s in shots), Decimal(0)), 2)),
-        budget_usd=budget_usd if budget_usd is not None else checked.storyboard.budget_usd,
+        tokens=sum(s.tokens for s in shots), amount=float(round(sum((s.cost for s in shots), Decimal(0)), 2)),
+        budget=budget if budget is not None else checked.budget,
         prices_confirmed=all(s.price_confirmed for s in shots),
+        region=profile.region.value, currency=profile.currency.code,
     )
 
 
@@ -125,11 +137,13 @@ def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int
     cost = tokens * _rate(spec, price) / 1_000_000
     if not price.confirmed:
         notes.append(f"price unconfirmed: {price.source}")
+    if spec.sound_unused is not None and model.generate_audio:
+        notes.append(_sound_note(spec, price, tokens, checked.region.profile.currency))
     return ShotEstimate(
         order=0, id=spec.id, parent=spec.shot.after, model=model.id, resolution=spec.resolution,
         ratio=spec.ratio, width=width, height=height, seconds=round((frames - 1) / m.FPS, 3), frames=frames,
-        tokens=tokens, usd=float(round(cost, 4)), price_confirmed=price.confirmed, chain_seconds=0.0,
-        notes=tuple(notes), cost=cost,
+        tokens=tokens, amount=float(round(cost, 4)), price_confirmed=price.confirmed, chain_seconds=0.0,
+        notes=tuple(notes), cost=cost, endpoint=spec.endpoint,
     )
 
 
@@ -166,13 +180,24 @@ def _price(spec: ShotSpec, model: ModelSpec, book: PriceBook) -> Price:
 
 def _rate(spec: ShotSpec, price: Price) -> Decimal:
     refs = spec.shot.references
-    if refs and refs.videos and price.video_input_usd_per_mtok is not None:
-        rate = price.video_input_usd_per_mtok
-    elif not spec.generate_audio and price.silent_usd_per_mtok is not None:
-        rate = price.silent_usd_per_mtok
+    if refs and refs.videos and price.video_input_per_mtok is not None:
+        rate = price.video_input_per_mtok
+    elif not spec.generate_audio and price.silent_per_mtok is not None:
+        rate = price.silent_per_mtok
     else:
-        rate = price.usd_per_mtok
+        rate = price.per_mtok
     return dollars(rate) * (dollars(m.FLEX_PRICE_FACTOR) if spec.service_tier == "flex" else 1)
+
+
+def _sound_note(spec: ShotSpec, price: Price, tokens: int, currency: Currency) -> str:
+    """Why the shot is asked for without sound, or what its discarded sound costs."""
+    if not spec.generate_audio:
+        return f"no sound asked for: {spec.sound_unused}"
+    silent = price.silent_per_mtok
+    if silent is None:
+        return f"sound paid for and thrown away ({spec.sound_unused}); this model charges the same without it"
+    extra = tokens * (dollars(price.per_mtok) - dollars(silent)) / 1_000_000
+    return f"sound paid for and thrown away ({spec.sound_unused}): {currency.show(float(extra), 4)} of its price"
 
 
 def dollars(amount: float | Decimal) -> Decimal:
@@ -200,5 +225,5 @@ def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[s
     return OutputEstimate(
         name=name, shots=tuple(ids), seconds=round(seconds, 3),
         tokens=sum(by_id[i].tokens for i in unique),
-        usd=float(round(sum((by_id[i].cost for i in unique), Decimal(0)), 2)),
+        amount=float(round(sum((by_id[i].cost for i in unique), Decimal(0)), 2)),
     )

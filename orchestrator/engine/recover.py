@@ -19,6 +19,7 @@ from orchestrator.engine.journal import JOURNAL_NAME, Journal, TakeState
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.rundir import RunDir, RunLock, journal_problem
 from orchestrator.errors import ConfigError
+from orchestrator.profiles import PROFILES, Profile, family_of
 
 
 @dataclass
@@ -56,9 +57,14 @@ async def recover(run_dir: RunDir, storyboard: str | None) -> Recovery:
         result = Recovery(run_dir.root, problem, kept, skipped=skipped)
         journal = Journal(run_dir.journal)
         try:
-            source = storyboard or _storyboard_from_events(run_dir) or ""
+            started = _last_started(run_dir) or {}
+            source = storyboard or str(started.get("storyboard") or "")
             if source:
                 journal.set_meta("storyboard", source)
+            profile = _profile(started, records)
+            if profile is not None:  # the take records' amounts are in it (events before regions: USD, the default)
+                journal.set_meta("region", profile.region.value)
+                journal.set_meta("currency", profile.currency.code)
             for run in sorted({int(r["run"]) for r in records}):
                 journal.restore_run(run, source, min(float(r["intent_at"]) for r in records if r["run"] == run))
             for record in records:
@@ -137,8 +143,8 @@ def _set_aside(journal: Path) -> Path | None:
     return kept
 
 
-def _storyboard_from_events(run_dir: RunDir) -> str | None:
-    """The storyboard the newest run named in events.jsonl."""
+def _last_started(run_dir: RunDir) -> dict[str, Any] | None:
+    """The newest run_started event of events.jsonl (its storyboard and currency)."""
     try:
         lines = run_dir.events.read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -149,5 +155,16 @@ def _storyboard_from_events(run_dir: RunDir) -> str | None:
         except ValueError:
             continue
         if isinstance(event, dict) and event.get("event") == "run_started" and event.get("storyboard"):
-            return str(event["storyboard"])
+            return event
     return None
+
+
+def _profile(started: dict[str, Any], records: list[dict[str, Any]]) -> Profile | None:
+    """The run's region: as its last run_started event says, else as its take records' model ids say (events.jsonl
+    may be lost with the journal), else None (the journal's default)."""
+    said = next((p for p in PROFILES.values() if p.currency.code == started.get("currency")), None)
+    if said is not None:
+        return said
+    ids = {str(r["params"].get("serves") or r["params"].get("model") or "") for r in records}
+    families = {family for i in ids if i and (family := family_of(i)) is not None}
+    return PROFILES[next(iter(families))] if len(families) == 1 else None

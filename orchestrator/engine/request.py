@@ -102,7 +102,8 @@ def build_request(spec: ShotSpec, base_dir: Path, seed: int, parent_frame: str |
     }
     if model.generate_audio:
         fields["generate_audio"] = spec.generate_audio
-    return CreateTaskRequest(model=model.id, content=content, return_last_frame=True,
+    # The id sent is the one the storyboard names: the model's id in the run's region, or an endpoint serving it.
+    return CreateTaskRequest(model=spec.model_id or model.id, content=content, return_last_frame=True,
                              **{k: v for k, v in fields.items() if v is not None})
 
 

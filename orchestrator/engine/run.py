@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -28,6 +29,7 @@ from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
 from orchestrator.engine.shot import Handoff, ShotOutcome, ShotRunner
 from orchestrator.errors import BudgetExceeded, ConfigError
+from orchestrator.profiles import PROFILES, Region
 from orchestrator.storyboard.validate import CheckedStoryboard
 
 EXIT_DONE, EXIT_FAILED = 0, 1
@@ -39,7 +41,7 @@ class RunOptions:
 
     out: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
-    budget_usd: float | None = None
+    budget: float | None = None  # in the run's currency; wins over the storyboard's budget
     rerolls: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()  # shots whose newest reroll is given up (back to the take before it)
     only: tuple[str, ...] = ()
@@ -68,7 +70,7 @@ class Prepared:
         return sum((self.decisions.of(s).cost for s in self.selected), Decimal(0))
 
     @property
-    def usd_to_generate(self) -> float:
+    def amount_to_generate(self) -> float:
         """What the selected shots will commit, for display."""
         return float(round(self.cost_to_generate, 2))
 
@@ -84,7 +86,7 @@ class RunResult:
     reused: list[str]
     generated: list[str]
     tokens: int
-    usd: float
+    amount: float  # in the run's currency
     report: Path | None
     contact_sheet: Path | None
     warnings: list[str]
@@ -110,8 +112,9 @@ def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
 def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
     """Plan and decide (reads the journal, calls nobody)."""
     check_options(checked, options)
-    plan = make_plan(checked, options.prices, options.budget_usd)
+    plan = make_plan(checked, options.prices, options.budget)
     run_dir = run_dir_for(checked.name, options.out)
+    check_currency(journal, plan, run_dir)
     decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops)
     wanted = set(checked.specs)
     if options.only:
@@ -119,12 +122,25 @@ def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | 
     return Prepared(checked, plan, decisions, run_dir, tuple(s.id for s in plan.shots if s.id in wanted))
 
 
+def check_currency(journal: Journal | None, plan: Plan, run_dir: RunDir) -> None:
+    """A run directory keeps one currency: amounts of two are never added up, nor a run resumed on the other
+    region's account (its tasks are not there)."""
+    recorded = journal.currency() if journal is not None else None
+    if recorded is None or recorded == plan.currency:
+        return
+    other = next(p for p in PROFILES.values() if p.currency.code == recorded)
+    raise ConfigError(f"{run_dir.root} holds a run on {other.label}, priced in {recorded}; this one is on "
+                      f"{PROFILES[Region(plan.region)].label} ({plan.currency}): run it on {other.label} "
+                      f"(ORCHESTRATOR_REGION={other.region.value}) or give another --out")
+
+
 def check_budget(prepared: Prepared, flag_given: bool) -> None:
     """Refuse (exit 3) when what this run would generate costs more than the budget."""
-    budget = prepared.plan.budget_usd
+    budget = prepared.plan.budget
     if budget is not None and prepared.cost_to_generate > dollars(budget):
-        source = "--budget" if flag_given else f"budget_usd in {prepared.checked.path}"
-        raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source)
+        key = prepared.checked.region.profile.budget_key
+        source = "--budget" if flag_given else f"{key} in {prepared.checked.path}"
+        raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source, prepared.plan.money.symbol)
 
 
 def open_journal(run_dir: RunDir, hint: str) -> Journal | None:
@@ -151,22 +167,27 @@ async def run_storyboard(checked: CheckedStoryboard, backend: Backend, options: 
 async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
                       journal: Journal, confirm: Callable[[Prepared], None] | None) -> RunResult:
     prepared = prepare(checked, options, journal)
-    check_budget(prepared, options.budget_usd is not None)
+    check_budget(prepared, options.budget is not None)
     if confirm is not None and any(prepared.decisions.of(s).action is not Action.REUSE for s in prepared.selected):
         confirm(prepared)
     for shot, variant in prepared.decisions.rerolls.items():
         journal.set_variant(shot, variant)
     journal.set_meta("storyboard", str(checked.path.resolve()))
+    journal.set_meta("region", prepared.plan.region)  # the journal's amounts are in this region's currency
+    journal.set_meta("currency", prepared.plan.currency)
     journal.set_meta(f"backend.{backend.kind.value}", "1")  # status says "simulated" while no real call was made
     run = journal.begin_run(str(checked.path))
     plan = prepared.plan
+    money = plan.money.key  # events and the run summary name amounts by their currency: usd=..., cny=...
     events.emit("run_started", run=run, storyboard=str(checked.path), run_dir=str(prepared.run_dir.root),
-                backend=backend.kind.value, shots=len(prepared.selected), usd_to_generate=prepared.usd_to_generate,
-                decisions={d.shot: d.action.value for d in prepared.decisions.shots if d.shot in prepared.selected})
+                backend=backend.kind.value, shots=len(prepared.selected),
+                currency=plan.currency, decisions={d.shot: d.action.value for d in prepared.decisions.shots
+                                                   if d.shot in prepared.selected},
+                **_named(f"{money}_to_generate", prepared.amount_to_generate))
     ctx = ShotContext(
         client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
         events=events, limit=options.limit or AdaptiveLimit(options.concurrency),
-        budget=Budget(None if plan.budget_usd is None else dollars(plan.budget_usd)),
+        budget=Budget(None if plan.budget is None else dollars(plan.budget), money=plan.money),
         estimates={s.id: s for s in plan.shots}, gate=options.gate or CreateGate(), polls=backend.polls,
         max_attempts=options.max_attempts, rng=options.rng, keep_going=options.keep_going,
     )
@@ -203,9 +224,10 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         for name, film in films.films.items():
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
                         seconds=round(film.film.seconds, 3))
-    journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, "usd": result.usd})
+    journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, money: result.amount})
     events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
-                failed=failed, blocked=blocked, usd=result.usd, tokens=result.tokens, lowest_limit=ctx.limit.lowest)
+                failed=failed, blocked=blocked, tokens=result.tokens, lowest_limit=ctx.limit.lowest,
+                **_named(money, result.amount))
     return result
 
 
@@ -219,6 +241,11 @@ def _settled(prepared: Prepared, journal: Journal, shot: str, parent: Handoff | 
     est = next(s for s in prepared.plan.shots if s.id == shot)
     return decide_shot(est, checked.specs[shot], checked.base_dir, parent.sha if parent else None, journal,
                        prepared.run_dir, journal.variant(shot))
+
+
+def _named(key: str, amount: float) -> dict[str, Any]:
+    """One amount under the key that names its currency (usd=..., cny=...)."""
+    return {key: amount}
 
 
 def _reason(exc: BaseException) -> str:
@@ -240,7 +267,7 @@ def _result(prepared: Prepared, done: dict[str, ShotOutcome], failed: dict[str, 
     return RunResult(
         run_dir=prepared.run_dir, films=paths, failed=failed, blocked=blocked,
         reused=[s for s, o in done.items() if o.reused], generated=generated,
-        tokens=sum(t.tokens or 0 for t in billed), usd=round(sum(t.usd or 0.0 for t in billed), 4),
+        tokens=sum(t.tokens or 0 for t in billed), amount=round(sum(t.usd or 0.0 for t in billed), 4),
         report=film_set.report if film_set else None, contact_sheet=film_set.contact_sheet if film_set else None,
         warnings=film_set.warnings if film_set else [],
     )

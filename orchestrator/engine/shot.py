@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from orchestrator.api import retry as policy
 from orchestrator.api.errors import AmbiguousCreate, ApiError, DownloadFailed, NotFound
@@ -322,7 +323,10 @@ class ShotRunner:
         """The create body (built once per seed and way of sending the parent's frame: inline files are large)."""
         if self._built is None or self._built[:2] != (seed, inline):
             frame = self.parent.as_request_url(self.ctx.clock(), inline) if self.parent else None
-            self._built = (seed, inline, build.build_request(self.spec, self.ctx.base_dir, seed, frame))
+            # The decision may resume a take made with sound for a shot now asked for silently (decide._with_sound):
+            # what is sent is what the take's key says.
+            spec = replace(self.spec, generate_audio=bool(self.params.get("generate_audio", self.spec.generate_audio)))
+            self._built = (seed, inline, build.build_request(spec, self.ctx.base_dir, seed, frame))
         return self._built[2]
 
     def _frame_refused(self, req: CreateTaskRequest, exc: ApiError) -> bool:
@@ -335,7 +339,9 @@ class ShotRunner:
 
     def _seen(self, take: Take, task: Task) -> None:
         self._task = task
-        model = task.model or str(take.request.get("model"))
+        # Keyed by the id sent: through an endpoint the task reports the model it serves, and reconciliation asks by
+        # the id of the request.
+        model = str(take.request.get("model") or task.model)
         if self._created_here == task.id and task.seed is not None and self.ctx.journal.seed_echo(model) is None:
             self.ctx.journal.set_seed_echo(model, task.seed == take.seed)
 
@@ -360,7 +366,8 @@ class ShotRunner:
         take = self.ctx.journal.set_succeeded(take.id, content.video_url if content else None,
                                               content.last_frame_url if content else None, tokens,
                                               float(round(cost, 4)), finished)
-        self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens, usd=float(round(cost, 4)))
+        self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens,
+                             **dict[str, Any]({self.ctx.budget.money.key: float(round(cost, 4))}))
         return take
 
     def _previous_failure(self) -> Take | None:

@@ -130,7 +130,8 @@ class Backend:
             self._advance(now)
             matching = [t for t in self._all_tasks(task_ids)
                         if (status is None or t.status == status) and (not task_ids or t.id in task_ids)
-                        and (model is None or t.spec.model.id == model) and t.spec.service_tier == service_tier]
+                        and (model is None or model in (t.spec.model.id, t.spec.endpoint))
+                        and t.spec.service_tier == service_tier]
             lag = self.config.list_lag_seconds / self.config.speed
             found = [t for t in matching if now >= t.created_at + lag]
             self.counters["list_hidden"] += len(matching) - len(found)

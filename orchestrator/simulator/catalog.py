@@ -11,7 +11,7 @@ simulator is what the product is tested against, so a mistake in the product's c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 # --- output geometry -------------------------------------------------------------------------------------------------
@@ -244,4 +244,24 @@ _ROWS = (
     ),
 )
 
-MODEL_RULES: Mapping[str, ModelRules] = MappingProxyType({row.id: row for row in _ROWS})
+# --- regions ---------------------------------------------------------------------------------------------------------
+# §1: API keys, endpoints and model activation are region-scoped. §2: "Volcengine uses the doubao- prefix for all
+# (e.g. doubao-seedance-2-0-260128)": the example drops BytePlus's `dreamina-` brand, so the rest are read the same way
+# ([INF] beyond that one example).
+BYTEPLUS = "byteplus"
+VOLCENGINE = "volcengine"
+REGIONS: tuple[str, ...] = (BYTEPLUS, VOLCENGINE)
+
+
+def _volcengine_row(row: ModelRules) -> ModelRules:
+    return replace(row, id="doubao-" + row.id.removeprefix("dreamina-"))
+
+
+RULES_BY_REGION: Mapping[str, Mapping[str, ModelRules]] = MappingProxyType({
+    BYTEPLUS: MappingProxyType({row.id: row for row in _ROWS}),
+    VOLCENGINE: MappingProxyType({r.id: r for r in map(_volcengine_row, _ROWS)}),
+})
+# Every id of both regions (what the contract test compares); a simulator serves only its own region's.
+MODEL_RULES: Mapping[str, ModelRules] = MappingProxyType({
+    model_id: row for rules in RULES_BY_REGION.values() for model_id, row in rules.items()
+})

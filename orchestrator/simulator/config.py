@@ -8,7 +8,7 @@ default is the more hostile plausible choice: the simulator must not share the p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,6 +61,11 @@ class SimConfig(BaseModel):
     burst_length: int = Field(3, ge=1, description="Requests one burst answers")
     fault_seed: int | None = Field(None, description="Seeds the draws of lost creates and bursts (None: random), "
                                    "so a test sees the same weather every time")
+    region: Literal["byteplus", "volcengine"] = Field("byteplus", description="Which provider this is: its model "
+                                                      "ids (seedance-/dreamina-seedance- or doubao-seedance-); the "
+                                                      "other region's ids are unknown here, as on the real service")
+    endpoints: dict[str, str] = Field(default_factory=dict, description="Endpoint ids (ep-...) of the account and "
+                                      "the model id each serves; a task made through one reports the model id")
     annotate: bool = Field(False, description="Burn the prompt caption and a frame counter into the frames; off, "
                            "since a caption would travel into children through the handed-on last frame")
 

@@ -112,7 +112,8 @@ class _Api:
             body = json.loads(raw)
         except ValueError:  # not JSON, not UTF-8, or a number too long to parse
             raise invalid("body", "the request body is not valid JSON") from None
-        spec = validate_create(body)
+        config = self.backend.config
+        spec = validate_create(body, config.region, config.endpoints)
         if spec.draft_task_id is not None:
             await asyncio.to_thread(self.backend.check_draft, spec.draft_task_id)
         media = await self._media(spec)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from orchestrator.simulator.catalog import RULES_BY_REGION
 from orchestrator.simulator.errors import ProviderError
 from orchestrator.simulator.faults import TaskFault
 from orchestrator.simulator.records import MediaBytes, SimTask
@@ -192,8 +193,12 @@ class TaskStore:
             if data is not None:
                 _write_atomic(folder / name, data)
         like = list(media.like_size) if media.like_size else None
-        _write_atomic(folder / "request.json", json.dumps({"version": _VERSION, "body": body, "like_size": like},
-                                                          ensure_ascii=False).encode())
+        # The region and the endpoint's model are kept with the body: another simulator on this store may be
+        # configured with other endpoints, and must still read this task as it was made.
+        served = {spec.endpoint: spec.model.id} if spec.endpoint else {}
+        record = {"version": _VERSION, "body": body, "like_size": like, "region": _region_of(spec.model.id),
+                  "endpoints": served}
+        _write_atomic(folder / "request.json", json.dumps(record, ensure_ascii=False).encode())
         self._requests[task_id] = _Request(spec, media.like_size)
 
     def save(self, task: SimTask, owner: str | None = None) -> None:
@@ -271,7 +276,8 @@ class TaskStore:
             # Validated again rather than unpickled: the record stays plain JSON, and the same body gives the same
             # spec (a body today's rules refuse makes the record unreadable, which load() reports and skips).
             like = saved["like_size"]
-            self._requests[task_id] = _Request(validate_create(saved["body"]), (like[0], like[1]) if like else None)
+            spec = validate_create(saved["body"], saved.get("region", "byteplus"), saved.get("endpoints") or {})
+            self._requests[task_id] = _Request(spec, (like[0], like[1]) if like else None)
         return self._requests[task_id]
 
     def _relative(self, path: Path) -> str:
@@ -279,6 +285,10 @@ class TaskStore:
 
     def _lease_path(self, owner: str) -> Path:
         return self.root / "owners" / f"{owner}.lock"
+
+
+def _region_of(model_id: str) -> str:
+    return next(region for region, rules in RULES_BY_REGION.items() if model_id in rules)
 
 
 def _stat(path: Path) -> Stamp | None:

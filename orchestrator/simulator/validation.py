@@ -12,13 +12,14 @@ import binascii
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
 from orchestrator.simulator import catalog as c
-from orchestrator.simulator.catalog import MODEL_RULES, ModelRules
+from orchestrator.simulator.catalog import RULES_BY_REGION, ModelRules
 from orchestrator.simulator.errors import ProviderError, invalid, missing, model_not_found
 
 _DATA_URL = re.compile(r"^data:image/([A-Za-z0-9.+-]+);base64,(.*)$", re.DOTALL)
@@ -60,10 +61,24 @@ class CreateSpec:
     priority: int
     callback_url: str | None
     safety_identifier: str | None
+    endpoint: str | None = None  # the ep-... id the request named, when it went through an endpoint
 
 
-def validate_create(body: Any) -> CreateSpec:
-    """Check a create body; raise ProviderError with the provider's code for the first problem."""
+def resolve_model(model_id: str, region: str, endpoints: Mapping[str, str]) -> tuple[ModelRules, str | None]:
+    """The rules of the model an id names on this account, and the endpoint it went through; 404 otherwise (an id
+    of the other region, an unknown endpoint, or an endpoint serving another region's model)."""
+    rules = RULES_BY_REGION[region]
+    served = endpoints.get(model_id)
+    if served is not None and served in rules:
+        return rules[served], model_id
+    if model_id in rules:
+        return rules[model_id], None
+    raise model_not_found(model_id)
+
+
+def validate_create(body: Any, region: str = "byteplus", endpoints: Mapping[str, str] | None = None) -> CreateSpec:
+    """Check a create body as the provider of `region` with these endpoints would; raise ProviderError with the
+    provider's code for the first problem."""
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object")
     try:
@@ -74,9 +89,9 @@ def validate_create(body: Any) -> CreateSpec:
     model_id = fields.get("model")
     if model_id is None:
         raise missing("model")
-    if not isinstance(model_id, str) or model_id not in MODEL_RULES:
+    if not isinstance(model_id, str):
         raise model_not_found(str(model_id))
-    model = MODEL_RULES[model_id]
+    model, endpoint = resolve_model(model_id, region, endpoints or {})
     content = fields.get("content")
     if content is None or content == []:
         raise missing("content")
@@ -86,7 +101,7 @@ def validate_create(body: Any) -> CreateSpec:
     mode = _mode(model, images, videos, audios, draft_id)
     _check_tier_field(model, fields)
     _check_flags(fields)
-    return _spec(model, fields, prompt, mode, images, videos, audios, draft_id)
+    return replace(_spec(model, fields, prompt, mode, images, videos, audios, draft_id), endpoint=endpoint)
 
 
 def _split_content(content: list[Any]) -> tuple[str, list[ImageInput], list[str], list[str], str | None]:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from orchestrator.errors import StoryboardInvalid
+from orchestrator.profiles import ENDPOINT_PATTERN
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, did_you_mean, unique_sorted
 from orchestrator.storyboard.loader import Document
 from orchestrator.storyboard.schema import NAME_PATTERN, SHOT_ID_PATTERN, Storyboard, allowed_keys
@@ -27,6 +28,7 @@ _KINDS = {
     "model_attributes_type": "a mapping",
 }
 _PATTERNS = {
+    ENDPOINT_PATTERN: "an endpoint id: ep- then lowercase letters, digits and '-'",
     SHOT_ID_PATTERN: "a shot id: lowercase letters, digits, '_' and '-', starting with a letter or digit, 1-63 chars",
     NAME_PATTERN: "a name: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
 }
@@ -71,7 +73,8 @@ def parse_storyboard(doc: Document) -> Parsed:
 
 def _absent_if_null(data: dict[str, Any]) -> dict[str, Any]:
     """An empty section (`defaults:` with nothing under it) means the section is absent."""
-    return {k: v for k, v in data.items() if not (v is None and k in {"defaults", "assembly", "outputs"})}
+    return {k: v for k, v in data.items()
+            if not (v is None and k in {"defaults", "assembly", "outputs", "endpoints"})}
 
 
 _SHOT_ID = re.compile(SHOT_ID_PATTERN)
@@ -91,9 +94,10 @@ def _salvage(data: dict[str, Any], errors: list[ErrorDetails]) -> tuple[dict[str
             clean["defaults"], shots_ok = {}, False
         elif head == "assembly":
             clean["assembly"], assembly_ok = {}, False
-        elif head == "outputs" and len(loc) >= 2 and isinstance(clean.get("outputs"), dict):
-            clean["outputs"].pop(loc[1], None)
-        elif head in {"name", "budget_usd", "outputs"} or (len(loc) == 1 and err["type"] == "extra_forbidden"):
+        elif head in {"outputs", "endpoints"} and len(loc) >= 2 and isinstance(clean.get(head), dict):
+            clean[head].pop(loc[1], None)
+        elif head in {"name", "budget_usd", "budget_cny", "endpoints", "outputs"} or (
+                len(loc) == 1 and err["type"] == "extra_forbidden"):
             clean.pop(str(head), None)
         else:
             return None

@@ -3,6 +3,10 @@
 Chained shots (`after:`) take their parent's resolution and, unless they set one, ratio `adaptive` (so the
 parent's last frame is never cropped); `defaults` do not override either, since a fixed ratio or another
 resolution would put a visible jump into the seam.
+
+`generate_audio`, unset, follows the films: the provider makes sound by default, but a shot whose sound no film
+keeps (every film that uses it is muted or has its sound replaced by a soundtrack, or no film uses it) is asked for
+silently, since its sound would be paid for and thrown away.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.models import ADAPTIVE, CATALOG, ModelSpec
+from orchestrator.models import ADAPTIVE, MODELS, ModelSpec
+from orchestrator.profiles import ENDPOINT_PREFIX
 from orchestrator.storyboard.diagnostics import DataPath
 from orchestrator.storyboard.schema import GENERATION_KEYS, Shot, Storyboard
 
@@ -31,6 +36,7 @@ class ShotSpec:
     frames: int | None
     generate_audio: bool
     service_tier: str
+    sound_unused: str | None  # why no film keeps this shot's sound, or None when one does
     origins: Mapping[str, DataPath]  # parameters set in the file -> where
     defaults: Mapping[str, Any]  # the storyboard's defaults section
 
@@ -54,6 +60,11 @@ class ShotSpec:
         if where is None:
             return None
         return getattr(self.shot, key) if where[0] == "shots" else self.defaults[key]
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint id the shot is sent to (`model: ep-...`), else None."""
+        return self.model_id if self.model_id and self.model_id.startswith(ENDPOINT_PREFIX) else None
 
     @property
     def chained(self) -> bool:
@@ -90,11 +101,33 @@ def resolve_shots(storyboard: Storyboard, order: Iterable[int]) -> dict[int, Sho
     for index in order:
         shot = storyboard.shots[index]
         parent = specs.get(first_index.get(shot.after, -1)) if shot.after else None
-        specs[index] = _resolve(index, shot, defaults, parent)
+        specs[index] = _resolve(index, shot, defaults, parent, sound_unused(storyboard, shot.id),
+                                storyboard.endpoints or {})
     return specs
 
 
-def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSpec | None) -> ShotSpec:
+def sound_unused(storyboard: Storyboard, shot_id: str) -> str | None:
+    """Why no film keeps this shot's own sound, or None when at least one film does."""
+    outputs = storyboard.outputs
+    if outputs is not None and not any(shot_id in ids for ids in outputs.values()):
+        return "no output uses this shot"
+    assembly = storyboard.assembly
+    if assembly.audio == "mute":
+        return "assembly.audio is mute"
+    if assembly.audio == "soundtrack" and assembly.soundtrack_mix == "replace":
+        return "the soundtrack replaces the clips' sound (soundtrack_mix: replace)"
+    return None
+
+
+def model_for(model_id: str | None, endpoints: Mapping[str, str]) -> ModelSpec | None:
+    """The model an id names, as its region names it; for an endpoint id, the model the storyboard declares."""
+    if not model_id:
+        return None
+    return MODELS.get(endpoints.get(model_id, "") if model_id.startswith(ENDPOINT_PREFIX) else model_id)
+
+
+def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSpec | None,
+             unused: str | None, endpoints: Mapping[str, str]) -> ShotSpec:
     chained = shot.after is not None
     origins: dict[str, DataPath] = {}
     for key in GENERATION_KEYS:
@@ -109,7 +142,7 @@ def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSp
         return defaults.get(key) if key in origins else None
 
     model_id = pick("model")
-    model = CATALOG.get(model_id) if model_id else None
+    model = model_for(model_id, endpoints)
     resolution = pick("resolution") or (parent.resolution if parent else None)
     if resolution is None and model is not None:
         resolution = model.default_resolution
@@ -121,8 +154,8 @@ def _resolve(index: int, shot: Shot, defaults: Mapping[str, Any], parent: ShotSp
     return ShotSpec(
         index=index, shot=shot, model=model, model_id=model_id, resolution=resolution, ratio=ratio,
         duration=duration, frames=frames,
-        generate_audio=bool(model.generate_audio if audio is None and model else audio),
-        service_tier=pick("service_tier") or "default", origins=MappingProxyType(origins),
+        generate_audio=bool(model.generate_audio and unused is None if audio is None and model else audio),
+        service_tier=pick("service_tier") or "default", sound_unused=unused, origins=MappingProxyType(origins),
         defaults=MappingProxyType(dict(defaults)),
     )
 

@@ -6,13 +6,16 @@ came from there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from orchestrator import models as m
-from orchestrator.models import CATALOG, RETIRED_MODELS, ModelSpec
-from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, did_you_mean
+from orchestrator.models import RETIRED_MODELS, ModelSpec
+from orchestrator.profiles import Region, RegionChoice
+from orchestrator.storyboard import regions
+from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity
 from orchestrator.storyboard.loader import SourceMap
 from orchestrator.storyboard.media import MediaInfo, MediaKind, inspect_media, is_remote, remote_is_complete
 from orchestrator.storyboard.resolve import ShotSpec
@@ -22,12 +25,14 @@ _PROMPT_WORDS_MAX = 1000  # the provider's recommendation for English prompts
 
 @dataclass
 class RuleContext:
-    """What every rule needs besides the shot: where things are, where files live, and today's date."""
+    """What every rule needs besides the shot: where things are, where files live, today's date, the region."""
 
     source: SourceMap
     base_dir: Path
     today: date
     problems: list[Diagnostic] = field(default_factory=list)
+    region: RegionChoice = field(default_factory=lambda: RegionChoice(Region.BYTEPLUS, "the default"))
+    endpoints: Mapping[str, str] = field(default_factory=dict)  # the storyboard's endpoints section
 
     def error(self, path: DataPath, message: str, *, key: bool = False) -> None:
         """Record an error at `path`."""
@@ -86,15 +91,25 @@ def _check_model(spec: ShotSpec, ctx: RuleContext) -> ModelSpec | None:
     where = spec.where("model")
     if spec.model_id in RETIRED_MODELS:
         ctx.error(where, f"'{spec.model_id}' has been deactivated; use {RETIRED_MODELS[spec.model_id]}")
-    elif spec.model_id.startswith("ep-"):
-        ctx.error(where, f"'{spec.model_id}': endpoint ids cannot be checked before sending; use the model id")
+    elif spec.endpoint is not None:
+        if spec.endpoint not in ctx.endpoints:
+            ctx.error(where, regions.undeclared_endpoint(spec.endpoint, ctx.region))
+        # The endpoints section reports a declared model that is unknown or of the other region.
+        elif spec.model is not None and regions.wrong_region(spec.model.id, spec.model, ctx.region) is None:
+            _warn_retired(spec.model, f"{spec.endpoint} serves {spec.model.id}, which", where, ctx)
     elif spec.model is None:
-        ctx.error(where, f"'{spec.model_id}' is not a known model{did_you_mean(spec.model_id, CATALOG)}"
-                  f" (known: {', '.join(CATALOG)})")
-    elif spec.model.deactivates is not None and spec.model.deactivates <= ctx.today:
-        ctx.warn(where, f"{spec.model_id} was scheduled for deactivation on {spec.model.deactivates}; "
-                 f"the provider may refuse it (suggested replacement: {spec.model.replacement})")
+        ctx.error(where, regions.unknown_model(spec.model_id, ctx.region))
+    elif (wrong := regions.wrong_region(spec.model_id, spec.model, ctx.region)) is not None:
+        ctx.error(where, wrong)
+    else:
+        _warn_retired(spec.model, spec.model_id, where, ctx)
     return spec.model
+
+
+def _warn_retired(model: ModelSpec, subject: str, where: DataPath, ctx: RuleContext) -> None:
+    if model.deactivates is not None and model.deactivates <= ctx.today:
+        ctx.warn(where, f"{subject} was scheduled for deactivation on {model.deactivates}; "
+                 f"the provider may refuse it (suggested replacement: {model.replacement})")
 
 
 def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
@@ -115,6 +130,10 @@ def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
     explicit = {key: spec.explicit(key) for key in ("generate_audio", "camera_fixed", "priority")}
     if explicit["generate_audio"] and not model.generate_audio:
         ctx.error(spec.where("generate_audio"), f"{model.id} cannot generate audio (2.x and 1.5 pro can)")
+    elif explicit["generate_audio"] and spec.sound_unused is not None and spec.resolution in model.resolutions:
+        ctx.warn(spec.where("generate_audio"), f"true, but no film keeps the sound of shot '{spec.id}' "
+                 f"({spec.sound_unused}): it is paid for and thrown away ({_sound_cost(spec, model, ctx)}); "
+                 "remove the line and it is not asked for")
     if explicit["camera_fixed"] and not model.camera_fixed:
         ctx.error(spec.where("camera_fixed"), f"camera_fixed is not supported by {model.id}")
     elif explicit["camera_fixed"] and spec.uses_references:
@@ -128,6 +147,17 @@ def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
         ctx.error(spec.where("priority"), f"priority is not supported by {model.id} (2.x models only)")
     elif explicit["priority"] is not None and spec.service_tier == "flex":
         ctx.error(spec.where("priority"), "priority cannot be combined with service_tier flex")
+
+
+def _sound_cost(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> str:
+    """What asking for sound adds to this shot's price, from the catalog (a price file may differ)."""
+    assert spec.resolution is not None
+    price = model.price_for(spec.resolution)
+    if price.silent_per_mtok is None:
+        return f"{model.id} charges the same per token with or without sound"
+    symbol = ctx.region.profile.currency.symbol
+    return (f"{model.id} charges {symbol}{price.per_mtok:g} per 1M tokens with sound, {symbol}"
+            f"{price.silent_per_mtok:g} without; plan shows this shot's difference")
 
 
 def _check_modes(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:

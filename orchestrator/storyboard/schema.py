@@ -18,6 +18,7 @@ from orchestrator.models import (
     SEED_MAX,
     SEED_MIN,
 )
+from orchestrator.profiles import ENDPOINT_PATTERN
 
 SCHEMA_VERSION = 1
 SHOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -27,6 +28,7 @@ Resolution = Literal["480p", "720p", "1080p", "4k"]
 Ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]
 ShotId = Annotated[str, StringConstraints(pattern=SHOT_ID_PATTERN)]
 OutputName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+EndpointId = Annotated[str, StringConstraints(pattern=ENDPOINT_PATTERN)]
 MediaSource = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -111,7 +113,12 @@ class Storyboard(_Strict):
         None, description="Films to assemble: name -> shot ids in order; default {main: every shot in file order}"
     )
     assembly: Assembly = Field(default_factory=Assembly)
-    budget_usd: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in USD")
+    endpoints: dict[EndpointId, Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        None, description="Endpoint ids (ep-...) shots may use as `model`, each with the model id it serves"
+    )
+    budget_usd: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in USD (BytePlus)")
+    budget_cny: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in CNY "
+                                     "(Volcengine)")
 
 
 def allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import networkx as nx
 
 from orchestrator.errors import StoryboardInvalid
+from orchestrator.profiles import Region, RegionChoice
+from orchestrator.storyboard import regions
 from orchestrator.storyboard.diagnostics import Diagnostic, Severity, errors_in, unique_sorted
 from orchestrator.storyboard.graph import ShotGraph, in_cycles, parents_first, shot_graph, structure_problems
 from orchestrator.storyboard.loader import load_document
@@ -31,6 +33,12 @@ class CheckedStoryboard:
     specs: dict[str, ShotSpec]  # in file order
     outputs: dict[str, list[str]]
     warnings: list[Diagnostic]
+    region: RegionChoice = field(default_factory=lambda: RegionChoice(Region.BYTEPLUS, "the default"))
+
+    @property
+    def budget(self) -> float | None:
+        """The storyboard's budget, in the run's currency."""
+        return regions.budget_of(self.storyboard, self.region)
 
     @property
     def base_dir(self) -> Path:
@@ -38,15 +46,21 @@ class CheckedStoryboard:
         return self.path.parent
 
 
-def check_file(path: Path, display: str | None = None, today: date | None = None) -> CheckedStoryboard:
-    """Load and check a storyboard; raise StoryboardInvalid listing every error (and warning) found."""
+def check_file(path: Path, display: str | None = None, today: date | None = None,
+               region: RegionChoice | None = None) -> CheckedStoryboard:
+    """Load and check a storyboard; raise StoryboardInvalid listing every error (and warning) found. `region` is the
+    user's choice (orchestrator.profiles.chosen_region); None leaves it to the storyboard's model ids."""
     doc = load_document(path, display)
     parsed = parse_storyboard(doc)
     storyboard = parsed.storyboard
     graph = shot_graph(storyboard)
     problems = [*parsed.problems, *structure_problems(storyboard, graph, doc.source)]
     specs = resolve_shots(storyboard, parents_first(storyboard, graph))
-    ctx = RuleContext(doc.source, path.parent, today or date.today())
+    choice = regions.storyboard_region(storyboard, region)
+    ctx = RuleContext(doc.source, path.parent, today or date.today(), region=choice,
+                      endpoints=storyboard.endpoints or {})
+    regions.check_endpoints(storyboard, ctx)
+    regions.check_budget(storyboard, ctx)
     unchecked = set(parsed.stub_shots) | {i for i, s in enumerate(storyboard.shots) if s.id in in_cycles(graph)}
     if parsed.shots_checkable:
         _check_defaults(storyboard, ctx)
@@ -66,6 +80,7 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
     return CheckedStoryboard(
         path=path, storyboard=storyboard, name=storyboard.name or run_name(path), graph=graph,
         specs=ordered, outputs=outputs, warnings=[p for p in problems if p.severity is Severity.WARNING],
+        region=choice,
     )
 
 

@@ -229,3 +229,24 @@ async def test_a_trailing_newline_from_an_env_file_is_stripped(sim: SimulatorSer
     sim.backend.config.api_key = "exact-key"
     async with ArkClient("exact-key\n", base_url=sim.base_url, sleep=sleeps) as ark:
         assert (await ark.list()).total == 0
+
+
+async def test_an_ambiguous_create_through_an_endpoint_is_reconciled_to_a_task_reporting_the_model(
+        sim: SimulatorServer, sleeps: Sleeps) -> None:
+    """Through an endpoint the task reports the model it serves ("model name-version"), not the id we sent: the
+    orphan is still found, by the list filtered on the endpoint id."""
+    endpoint, served = "ep-20250611150425-abcde", "doubao-seedance-1-0-pro-250528"
+    sim.backend.config.region = "volcengine"
+    sim.backend.config.endpoints = {endpoint: served}
+    sim.backend.config.list_lag_seconds = 1500.0
+    sim.arm(CallFault(endpoint="create", kind="500", phase="after"))
+    req = request(seed=31).model_copy(update={"model": endpoint, "duration": 2})
+    async with client(sim, sleeps, timeout=0.5) as ark:
+        sent = time.time()
+        with pytest.raises(AmbiguousCreate) as caught:
+            await ark.create(req)
+        verdict = await find(ark, caught.value, sent)
+        assert verdict.found is not None
+        assert verdict.found.model == served
+        assert sim.backend.tasks[verdict.found.id].seed == 31
+    assert sim.stats()["counters"]["tasks_created"] == 1

@@ -232,6 +232,8 @@ WINDOW = Window(AFTER, BEFORE)
         (request(duration=-1), {"duration": 11}, True),  # the model chose the length
         (request(duration=None, ratio=None, resolution=None), {"resolution": "1080p"}, True),
         (request(model="ep-20260101-abc"), {}, True),  # endpoint ids report the model name
+        (request(model="ep-20260101-abc"), {"model": "doubao-seedance-2-0-260128"}, True),  # the served model
+        (request(model="ep-20260101-abc"), {"model": "ep-20260101-abc"}, True),  # or the endpoint itself
         (request(model="seedance-1-0-pro-250528", duration=None, frames=57, generate_audio=None),
          {"model": "seedance-1-0-pro-250528", "duration": None, "frames": 57}, True),
         (request(model="seedance-1-0-pro-250528", duration=None, frames=57, generate_audio=None),

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
 import pytest
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+from orchestrator.binaries import bundled_ffmpeg
+
+FFMPEG = bundled_ffmpeg()  # test clips and measurements: always the bundled build, whichever one assembles
 
 
 def make_clip(path: Path, frames: int = 121, size: str = "320x180", audio: bool = True, rate: int = 24,
@@ -101,3 +102,15 @@ def decoded_samples(path: Path) -> int:
     raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-"],
                          capture_output=True, check=True).stdout
     return len(raw) // 2
+
+
+def logging_alias(path: Path, real: str, hide: str | None = None) -> Path:
+    """A shell script standing in for `real` ffmpeg: it logs each command line to `<path>.log` and runs the real
+    binary; with `hide`, the `-filters` listing leaves out that filter (an ffmpeg built without it)."""
+    log = path.with_name(path.name + ".log")
+    body = f'echo "$@" >> "{log}"\n'
+    if hide is not None:
+        body += (f'case " $* " in *" -filters "*) "{real}" "$@" | grep -v " {hide} "; exit 0;; esac\n')
+    path.write_text(f"#!/bin/sh\n{body}exec \"{real}\" \"$@\"\n")
+    path.chmod(0o755)
+    return path

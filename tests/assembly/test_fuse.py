@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestrator.assembly.ffmpeg import VIDEO_CODEC_ARGS, concat_list, fused_args
+from orchestrator.assembly.ffmpeg import VIDEO_CODEC, concat_list, crossfade_graph, fused_args
 from orchestrator.assembly.finish import fade_groups, fuse_group, settled_groups
 from orchestrator.assembly.normalize import Intermediate, normalize
 from orchestrator.assembly.temp import sweep_temp
 from tests.assembly.conftest import FFMPEG, make_clip
+from tests.assembly.filtergraph import chain_to, parse
 
 
 @pytest.mark.parametrize(("fades", "groups"), [
@@ -38,12 +39,16 @@ def test_a_crossfade_is_settled_once_its_parts_exist_and_are_long_enough() -> No
 
 
 def test_a_fused_part_is_encoded_like_every_intermediate(tmp_path: Path) -> None:
-    argv = fused_args([tmp_path / "a.mov", tmp_path / "b.mov"], "GRAPH", tmp_path / "out.mov")
-    start = argv.index(VIDEO_CODEC_ARGS[0])
-    assert tuple(argv[start:start + len(VIDEO_CODEC_ARGS)]) == VIDEO_CODEC_ARGS  # so the film joins it by copy
-    assert argv[argv.index("-filter_complex") + 1] == "GRAPH"
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-i"] == [str(tmp_path / "a.mov"), str(tmp_path / "b.mov")]
-    assert argv[-3:] == ["-f", "mov", str(tmp_path / "out.mov")]
+    graph, _ = crossfade_graph([12, 12], [True], 12)
+    out = str(tmp_path / "out.mov")
+    cmd = parse(fused_args([tmp_path / "a.mov", tmp_path / "b.mov"], graph, tmp_path / "out.mov"))
+    assert cmd.output(out).items() >= {k: str(v) for k, v in VIDEO_CODEC.items()}.items()  # the film copies it
+    assert cmd.output(out)["f"] == "mov" and cmd.output(out)["c:a"] == "pcm_s16le"
+    assert cmd.files == [str(tmp_path / "a.mov"), str(tmp_path / "b.mov")]
+    assert cmd.graph is not None
+    video, audio = (chain_to(cmd.graph, label) for label in cmd.maps(out))
+    assert video.filters[0] == "xfade=duration=0.500000:offset=0.000000:transition=fade"
+    assert audio.inputs == ("0:a", "1:a") and audio.filters[0] == "acrossfade=c1=tri:c2=tri:d=0.500000"
 
 
 def test_a_killed_runs_fuse_folder_is_swept(tmp_path: Path) -> None:
@@ -58,11 +63,10 @@ def test_a_killed_runs_fuse_folder_is_swept(tmp_path: Path) -> None:
 
 
 def test_a_part_given_as_a_concat_list_is_read_as_one_input(tmp_path: Path) -> None:
-    argv = fused_args([tmp_path / "a.mov", tmp_path / "b.txt"], "GRAPH", tmp_path / "out.mov")
-    second = argv.index(str(tmp_path / "b.txt"))
-    assert argv[second - 5:second] == ["-f", "concat", "-safe", "0", "-i"]
-    first = argv.index(str(tmp_path / "a.mov"))
-    assert argv[first - 1] == "-i" and argv[first - 2] != "0"  # a plain file is read as itself
+    graph, _ = crossfade_graph([12, 12], [True], 12)
+    cmd = parse(fused_args([tmp_path / "a.mov", tmp_path / "b.txt"], graph, tmp_path / "out.mov"))
+    # a plain file is read as itself, a list by the concat demuxer
+    assert cmd.inputs == [(str(tmp_path / "a.mov"), {}), (str(tmp_path / "b.txt"), {"f": "concat", "safe": "0"})]
 
 
 def _pixels(files: list[Path], folder: Path) -> np.ndarray:

@@ -20,21 +20,23 @@ from orchestrator.assembly.errors import AssemblyError
 from orchestrator.assembly.ffmpeg import header_args, loudness_args, seam_frames_args
 from orchestrator.assembly.pipeline import OutputClip, assemble_output
 from tests.assembly.conftest import FFMPEG, make_clip
+from tests.assembly.filtergraph import chain_to, parse
 
 # --- argv -------------------------------------------------------------------------------------------------------
 
 
 def test_seam_frames_args_seek_to_each_run_of_frames() -> None:
-    argv = seam_frames_args(Path("film.mp4"), [(0, 2), (24, 4)], 320, 180)
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-i"] == ["film.mp4", "film.mp4"]
-    second = argv.index("-i", argv.index("-i") + 1)
-    assert argv[second - 4:second] == ["-ss", "0.979167", "-reinit_filter", "0"]  # half a frame early
-    assert "-ss" not in argv[:argv.index("-i")]  # a run from frame 0 needs no seek
-    graph = argv[argv.index("-filter_complex") + 1].split(";")
-    assert graph[0] == "[0:v:0]trim=end_frame=2,setpts=PTS-STARTPTS,scale=320:180:flags=area[s0]"
-    assert graph[1].startswith("[1:v:0]trim=end_frame=4,")
-    assert graph[2] == "[s0][s1]concat=n=2:v=1:a=0[frames]"
-    assert argv[-5:] == ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    cmd = parse(seam_frames_args(Path("film.mp4"), [(0, 2), (24, 4)], 320, 180))
+    # a run from frame 0 needs no seek; the next is sought half a frame early
+    assert cmd.inputs == [("film.mp4", {"reinit_filter": "0"}), ("film.mp4", {"reinit_filter": "0", "ss": "0.979167"})]
+    assert cmd.graph is not None
+    joined = chain_to(cmd.graph, cmd.maps("pipe:1")[0])
+    assert joined.filters == ("concat=a=0:n=2:v=1",)
+    first, second = (chain_to(cmd.graph, label) for label in joined.inputs)
+    assert first.inputs == ("0:v:0",)
+    assert first.filters == ("trim=end_frame=2", "setpts=PTS-STARTPTS", "scale=320:180:flags=area")
+    assert second.inputs == ("1:v:0",) and second.filters[0] == "trim=end_frame=4"
+    assert cmd.output("pipe:1") == {"f": "rawvideo", "pix_fmt": "rgb24", "fps_mode": "passthrough"}
 
 
 def test_frame_runs_group_consecutive_frames() -> None:
@@ -43,15 +45,17 @@ def test_frame_runs_group_consecutive_frames() -> None:
 
 
 def test_loudness_args_keep_the_summary_on_stderr() -> None:
-    argv = loudness_args(Path("film.mp4"))
-    assert argv[argv.index("-af") + 1] == "ebur128=framelog=verbose"
-    assert "-loglevel" not in argv  # the summary is logged at info level
-    assert argv[-3:] == ["-f", "null", "-"] and "0:a:0" in argv
+    cmd = parse(loudness_args(Path("film.mp4")))
+    assert cmd.globals == ["-hide_banner", "-nostdin", "-nostats"]  # the summary is logged at info level
+    assert cmd.graph is not None
+    scan = chain_to(cmd.graph, cmd.maps("-")[0])
+    assert scan.inputs == ("0:a:0",) and scan.filters == ("ebur128=framelog=verbose",)
+    assert cmd.output("-") == {"f": "null"}
 
 
 def test_header_args_decode_a_single_frame() -> None:
-    argv = header_args(Path("film.mp4"))
-    assert argv[argv.index("-frames:v") + 1] == "1" and argv[-3:] == ["-f", "null", "-"]
+    cmd = parse(header_args(Path("film.mp4")))
+    assert cmd.maps("-") == ["0:v:0"] and cmd.output("-") == {"f": "null", "frames:v": "1"}
 
 
 # --- measures on arrays ------------------------------------------------------------------------------------------

@@ -93,6 +93,16 @@ class Child:
     def count(self, kind: str) -> int:
         return sum(e["event"] == kind for e in self.events)
 
+    def kill_after_submits(self, count: int) -> list[Event]:
+        """Wait for `count` `submitted` events, then SIGKILL the run; those events (tasks the journal names)."""
+        found: list[Event] = []
+        for _ in range(count):
+            event = self.wait_event({"submitted"}, after=self.events.index(found[-1]) + 1 if found else 0)
+            assert event is not None, self.stderr
+            found.append(event)
+        assert self.kill() == -signal.SIGKILL
+        return found
+
     def kill(self, sig: int = signal.SIGKILL) -> int:
         """Send `sig` to the run (the Python process only, as the OOM killer would), wait for it to end, then kill
         whatever of its group survived; returns the exit code."""

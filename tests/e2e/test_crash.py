@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from orchestrator.models import frames_for
 from orchestrator.simulator.faults import CallFault
 from orchestrator.simulator.server import SimulatorServer
@@ -167,6 +169,7 @@ def _parts(folder: Path) -> set[str]:
     return {n for _, _, names in os.walk(folder) for n in names if n.endswith(".part")}
 
 
+@pytest.mark.long
 def test_sigkill_at_random_moments_never_creates_a_task_twice(tmp_path: Path, children: list[Child]) -> None:
     rng = random.Random(20250605)
     storyboard = copy_storyboard(tmp_path, "tea-ad")
@@ -295,11 +298,7 @@ def test_resume_after_kill_creates_only_the_shots_never_submitted(sim: Simulator
     out = tmp_path / "runs"
     run_dir = out / "tea-ad"
     child = start(children, storyboard, out, sim.base_url)
-    first = child.wait_event({"submitted"})
-    assert first is not None, child.stderr
-    second = child.wait_event({"submitted"}, after=child.events.index(first) + 1)
-    assert second is not None, child.stderr
-    assert child.kill() == -signal.SIGKILL
+    first, second = child.kill_after_submits(2)
 
     journaled = _journal_task_ids(run_dir)
     assert journaled == {first["task_id"]: "pick", second["task_id"]: "shake"}

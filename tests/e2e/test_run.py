@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orchestrator.models import frames_for
 from orchestrator.simulator.server import SimulatorServer
 from tests.e2e.conftest import copy_storyboard, events, probe_film, requests_made, run, takes
@@ -58,6 +60,7 @@ def test_tea_ad_makes_its_film_then_a_rerun_makes_no_call(ark: SimulatorServer, 
     assert [e["event"] for e in events(again)].count("reused") == 4
 
 
+@pytest.mark.long
 def test_long_form_ad_runs_its_scenes_concurrently(ark: SimulatorServer, tmp_path: Path) -> None:
     storyboard = copy_storyboard(tmp_path, "long-form-ad")
     out = tmp_path / "runs"

@@ -51,7 +51,7 @@ class World:
         self.plan: Plan = make_plan(self.checked)
 
     def usd(self, shot: str) -> float:
-        return next(s.usd for s in self.plan.shots if s.id == shot)
+        return next(s.amount for s in self.plan.shots if s.id == shot)
 
     def key(self, shot: str, parent_sha: str | None = None, variant: int = 0) -> str:
         spec = self.checked.specs[shot]
@@ -113,14 +113,14 @@ def test_a_new_storyboard_generates_everything(world: World) -> None:
     decisions = world.decide()
     assert [d.shot for d in decisions.shots] == [s.id for s in world.plan.shots]
     pick, shake, pour, hero = (decisions.of(s) for s in ("pick", "shake", "pour", "hero"))
-    assert (pick.action, pick.reason, pick.usd, pick.key, pick.take) == (
+    assert (pick.action, pick.reason, pick.amount, pick.key, pick.take) == (
         Action.GENERATE, "new shot", world.usd("pick"), world.key("pick"), None)
     assert (hero.action, hero.reason, hero.key) == (Action.GENERATE, "new shot", world.key("hero"))
-    assert (shake.action, shake.reason, shake.key, shake.usd) == (
+    assert (shake.action, shake.reason, shake.key, shake.amount) == (
         Action.GENERATE, "its parent pick will be made anew", None, world.usd("shake"))
     assert (pour.action, pour.reason, pour.key) == (Action.GENERATE, "its parent shake will be made anew", None)
-    assert pick.usd > 0
-    assert decisions.usd == pytest.approx(world.plan.usd, abs=0.01)
+    assert pick.amount > 0
+    assert decisions.amount == pytest.approx(world.plan.amount, abs=0.01)
     assert decisions.rerolls == {}
 
 
@@ -136,9 +136,9 @@ def test_intact_downloaded_takes_are_reused_for_free(world: World) -> None:
     decisions = world.decide()
     for shot, take in done.items():
         d = decisions.of(shot)
-        assert (d.action, d.usd, d.key, d.take) == (Action.REUSE, 0.0, take.key, take), shot
+        assert (d.action, d.amount, d.key, d.take) == (Action.REUSE, 0.0, take.key, take), shot
         assert d.reason == f"unchanged (task {take.task_id})"
-    assert decisions.usd == 0.0
+    assert decisions.amount == 0.0
     assert take_intact(done["pick"], world.run_dir)
 
 
@@ -150,7 +150,7 @@ def test_a_damaged_clip_is_downloaded_again_not_regenerated(world: World) -> Non
     clip.write_bytes(bytes(data))
     assert not take_intact(done["pick"], world.run_dir)
     d = world.decide().of("pick")
-    assert (d.action, d.usd, d.take) == (Action.RESUME, 0.0, done["pick"])
+    assert (d.action, d.amount, d.take) == (Action.RESUME, 0.0, done["pick"])
     assert d.reason == f"files damaged or missing: download task {done['pick'].task_id} again"
     assert world.decide().of("hero").action is Action.REUSE
 
@@ -168,7 +168,7 @@ def test_any_damage_to_a_takes_files_means_resume(world: World, damage: str) -> 
     else:
         clip.write_bytes(clip.read_bytes()[:-1])
     d = world.decide().of("hero")
-    assert (d.action, d.usd) == (Action.RESUME, 0.0)
+    assert (d.action, d.amount) == (Action.RESUME, 0.0)
 
 
 def test_children_of_a_parent_resumed_only_for_a_download_stay_reusable(world: World) -> None:
@@ -181,15 +181,15 @@ def test_children_of_a_parent_resumed_only_for_a_download_stay_reusable(world: W
     decisions = world.decide()
     assert decisions.of("pick").action is Action.RESUME
     shake = decisions.of("shake")
-    assert (shake.action, shake.usd, shake.key) == (Action.REUSE, 0.0, done["shake"].key)
-    assert decisions.usd == 0.0
+    assert (shake.action, shake.amount, shake.key) == (Action.REUSE, 0.0, done["shake"].key)
+    assert decisions.amount == 0.0
 
 
 def test_an_intent_is_resumed_at_its_cost(world: World) -> None:
     take = world.take("hero", TakeState.INTENT)
     d = world.decide().of("hero")
-    assert (d.action, d.usd, d.take, d.key) == (Action.RESUME, world.usd("hero"), take, take.key)
-    assert d.usd > 0
+    assert (d.action, d.amount, d.take, d.key) == (Action.RESUME, world.usd("hero"), take, take.key)
+    assert d.amount > 0
     assert "reconcile" in d.reason
     assert "create only if no task exists" in d.reason
 
@@ -197,21 +197,21 @@ def test_an_intent_is_resumed_at_its_cost(world: World) -> None:
 def test_a_submitted_task_is_resumed_for_free(world: World) -> None:
     take = world.take("hero", TakeState.SUBMITTED)
     d = world.decide().of("hero")
-    assert (d.action, d.usd, d.take) == (Action.RESUME, 0.0, take)
+    assert (d.action, d.amount, d.take) == (Action.RESUME, 0.0, take)
     assert d.reason == f"task {take.task_id} submitted: poll it"
 
 
 def test_a_succeeded_task_is_resumed_to_download(world: World) -> None:
     take = world.take("hero", TakeState.SUCCEEDED)
     d = world.decide().of("hero")
-    assert (d.action, d.usd) == (Action.RESUME, 0.0)
+    assert (d.action, d.amount) == (Action.RESUME, 0.0)
     assert d.reason == f"task {take.task_id} succeeded: download it"
 
 
 def test_a_failed_last_attempt_is_generated_again_with_its_error(world: World) -> None:
     world.take("hero", TakeState.FAILED)
     d = world.decide().of("hero")
-    assert (d.action, d.usd, d.take) == (Action.GENERATE, world.usd("hero"), None)
+    assert (d.action, d.amount, d.take) == (Action.GENERATE, world.usd("hero"), None)
     assert d.reason == "last attempt failed: InternalServiceError"
 
 
@@ -229,14 +229,14 @@ def test_an_edited_prompt_regenerates_the_shot_and_its_descendants(world: World)
     world.load(edited)
     decisions = world.decide()
     pick, shake, pour, hero = (decisions.of(s) for s in ("pick", "shake", "pour", "hero"))
-    assert (pick.action, pick.reason, pick.usd, pick.take) == (Action.GENERATE, "prompt changed",
+    assert (pick.action, pick.reason, pick.amount, pick.take) == (Action.GENERATE, "prompt changed",
                                                                world.usd("pick"), None)
     assert pick.key == world.key("pick") != done["pick"].key
-    assert (shake.action, shake.reason, shake.usd, shake.key) == (
+    assert (shake.action, shake.reason, shake.amount, shake.key) == (
         Action.GENERATE, "its parent pick will be made anew", world.usd("shake"), None)
     assert (pour.action, pour.reason) == (Action.GENERATE, "its parent shake will be made anew")
-    assert (hero.action, hero.usd) == (Action.REUSE, 0.0)
-    assert decisions.usd == pytest.approx(world.usd("pick") + world.usd("shake") + world.usd("pour"), abs=0.01)
+    assert (hero.action, hero.amount) == (Action.REUSE, 0.0)
+    assert decisions.amount == pytest.approx(world.usd("pick") + world.usd("shake") + world.usd("pour"), abs=0.01)
 
 
 def test_an_edited_child_prompt_regenerates_from_the_kept_parent_frame(world: World) -> None:
@@ -265,7 +265,7 @@ def test_a_reroll_generates_a_new_variant_and_its_descendants(world: World) -> N
     world.chain_done()
     decisions = world.decide(rerolls=("pick",))
     pick = decisions.of("pick")
-    assert (pick.action, pick.reason, pick.usd, pick.take) == (Action.GENERATE, "reroll: a new seed",
+    assert (pick.action, pick.reason, pick.amount, pick.take) == (Action.GENERATE, "reroll: a new seed",
                                                                world.usd("pick"), None)
     assert pick.key == world.key("pick", variant=1)
     assert decisions.rerolls == {"pick": 1}

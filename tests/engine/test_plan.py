@@ -28,7 +28,7 @@ def test_long_form_plan_runs_every_shot_once_parents_first() -> None:
     assert [s.order for s in plan.shots] == list(range(1, len(order) + 1))
     for parent, child in checked.graph.edges:
         assert order.index(parent) < order.index(child)
-    assert plan.usd == pytest.approx(sum(s.usd for s in plan.shots), abs=0.01)
+    assert plan.amount == pytest.approx(sum(s.amount for s in plan.shots), abs=0.01)
     main = next(o for o in plan.outputs if o.name == "main")
     assert main.seconds >= 60
 
@@ -94,7 +94,7 @@ shots:
   - {id: hd, model: dreamina-seedance-2-0-260128, ratio: "16:9", resolution: 1080p, prompt: a}
   - {id: pro, model: seedance-1-0-pro-250528, ratio: "16:9", prompt: a}
 """)
-    usd = {s.id: s.usd for s in make_plan(check_file(path)).shots}
+    usd = {s.id: s.amount for s in make_plan(check_file(path)).shots}
     assert usd["online"] == pytest.approx(108_900 * 2.4 / 1e6, abs=1e-4)
     assert usd["silent"] == pytest.approx(usd["online"] / 2, abs=1e-4)
     assert usd["flex"] == pytest.approx(usd["online"] / 2, abs=1e-4)
@@ -112,14 +112,14 @@ def test_price_file_overrides_the_catalog(tmp_path: Path) -> None:
     prices = tmp_path / "prices.yaml"
     prices.write_text("dreamina-seedance-2-0-260128: 1.0\n", encoding="utf-8")
     plan = make_plan(check_file(STORYBOARDS / "minimal.yaml"), load_prices(prices))
-    assert plan.usd == pytest.approx(0.11, abs=0.001)
+    assert plan.amount == pytest.approx(0.11, abs=0.001)
     assert plan.prices_confirmed
 
 
 def test_budget_flag_wins_over_storyboard_budget() -> None:
     checked = check_file(STORYBOARDS / "tea-ad.yaml")
     assert not make_plan(checked).over_budget
-    assert make_plan(checked, budget_usd=1.0).over_budget
+    assert make_plan(checked, budget=1.0).over_budget
 
 
 def test_graph_is_a_forest_of_chains() -> None:
@@ -140,7 +140,7 @@ shots:
 """)
     [shot] = make_plan(check_file(path)).shots
     assert shot.tokens == 1280 * 720 * (121 + 15 * 24) // 1024
-    assert shot.usd == pytest.approx(shot.tokens * 4.3 / 1e6, abs=1e-4)  # the with-video-input rate
+    assert shot.amount == pytest.approx(shot.tokens * 4.3 / 1e6, abs=1e-4)  # the with-video-input rate
 
 
 def test_a_shot_duration_beats_a_frames_default(tmp_path: Path) -> None:
@@ -165,7 +165,8 @@ shots:
 def test_price_file_star_and_resolution_entries(tmp_path: Path, text: str, usd: float) -> None:
     prices = tmp_path / "prices.yaml"
     prices.write_text(text, encoding="utf-8")
-    assert make_plan(check_file(STORYBOARDS / "minimal.yaml"), load_prices(prices)).usd == pytest.approx(usd, abs=0.01)
+    plan = make_plan(check_file(STORYBOARDS / "minimal.yaml"), load_prices(prices))
+    assert plan.amount == pytest.approx(usd, abs=0.01)
 
 
 def test_price_file_rejects_resolutions_the_model_lacks(tmp_path: Path) -> None:

@@ -237,7 +237,9 @@ def disagreements(cells: Mapping[str, tuple[Any, Any]], known: Mapping[str, Know
     return found
 
 
-CELLS = all_cells(product.CATALOG, sim.MODEL_RULES, product_global_cells(), simulator_global_cells())
+# Both id families: the product's MODELS and the simulator's MODEL_RULES hold every id of both regions, each row as its
+# region names the model, so a Volcengine id missing or misspelt on one side shows in global/model_ids.
+CELLS = all_cells(product.MODELS, sim.MODEL_RULES, product_global_cells(), simulator_global_cells())
 
 
 # --- the tests -------------------------------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ def test_every_listed_capability_is_compared_for_every_model() -> None:
                 "default_duration", "image_formats", "ref_images", "ref_videos", "ref_audios", "ref_total",
                 *_FLAGS_PRODUCT}
     assert set(_FLAGS_PRODUCT) == set(_FLAGS_SIMULATOR)
-    for model_id, spec in product.CATALOG.items():
+    for model_id, spec in product.MODELS.items():
         names = {n.split("/", 1)[1] for n in CELLS if n.startswith(f"{model_id}/")}
         assert expected <= names, model_id
         sizes = {n for n in names if n.startswith("size/")}
@@ -271,7 +273,7 @@ def test_every_listed_capability_is_compared_for_every_model() -> None:
 def test_the_comparison_reports_an_altered_row() -> None:
     """Proof the contract can fail: an altered copy of a row, on either side, is reported cell by cell."""
     m20 = "dreamina-seedance-2-0-260128"
-    catalog = dict(product.CATALOG)
+    catalog = dict(product.MODELS)
     catalog[m20] = dataclasses.replace(catalog[m20], service_tier=True, resolutions=("720p", "1080p", "4k"))
     rules = dict(sim.MODEL_RULES)
     rules[m20] = dataclasses.replace(rules[m20], durations=sim.DurationRule(4, 16, minus_one=True),
@@ -291,10 +293,24 @@ def test_the_comparison_reports_an_altered_row() -> None:
 
 
 def test_the_comparison_reports_a_missing_model_and_a_stale_known_difference() -> None:
-    catalog = {k: v for k, v in product.CATALOG.items() if k != "dreamina-seedance-2-5-260628"}
+    catalog = {k: v for k, v in product.MODELS.items() if k != "dreamina-seedance-2-5-260628"}
     globals_fixed = {**product_global_cells(), "seed_max": 2**32 - 1}  # as if the product adopted the wider bound
     found = disagreements(all_cells(catalog, sim.MODEL_RULES, globals_fixed, simulator_global_cells()),
                           KNOWN_DIFFERENCES)
     assert any(f.startswith("global/model_ids:") for f in found)
     assert any(f.startswith("dreamina-seedance-2-5-260628/draft: product '<absent>'") for f in found)
     assert any(f.startswith("global/seed_max: known difference") for f in found)
+
+
+@pytest.mark.parametrize("region", list(product.Region), ids=str)
+def test_each_region_knows_the_same_ids_on_both_sides(region: product.Region) -> None:
+    """Per region, not only in all: a simulator serves only its own region's ids."""
+    assert sorted(product.CATALOGS[region]) == sorted(sim.RULES_BY_REGION[region.value])
+
+
+def test_the_volcengine_ids_are_the_documented_family() -> None:
+    """Reference §2: Volcengine prefixes doubao- to all (doubao-seedance-2-0-260128 printed verbatim)."""
+    volcengine = product.CATALOGS[product.Region.VOLCENGINE]
+    assert "doubao-seedance-2-0-260128" in volcengine
+    assert all(i.startswith("doubao-seedance-") and "dreamina" not in i for i in volcengine)
+    assert {spec.ids[product.Region.BYTEPLUS] for spec in volcengine.values()} == set(product.CATALOG)

@@ -95,5 +95,5 @@ def test_plan_order_is_a_topological_order(board: dict[str, Any]) -> None:
     position = {shot_id: i for i, shot_id in enumerate(order)}
     assert all(position[a] < position[b] for a, b in checked.graph.edges)
     assert nx.is_directed_acyclic_graph(checked.graph)
-    assert all(s.tokens > 0 and s.usd > 0 for s in plan.shots)
+    assert all(s.tokens > 0 and s.amount > 0 for s in plan.shots)
     assert plan.tokens == sum(s.tokens for s in plan.shots)
