@@ -121,6 +121,9 @@ class RegionChoice:
         return PROFILES[self.region]
 
 
+DEFAULT_REGION = RegionChoice(Region.BYTEPLUS, "the default")  # when nothing names a region
+
+
 def chosen_region(setting: Region | None, base_url: str | None, source: str = "ORCHESTRATOR_REGION"
                   ) -> RegionChoice | None:
     """The region the user chose (setting first, then ARK_BASE_URL's host); None leaves it to the storyboard.
@@ -145,7 +148,7 @@ def region_of_ids(families: Iterable[Region]) -> RegionChoice:
     ids = "most of the storyboard's model ids" if mixed else "the storyboard's model ids"
     if counts[Region.VOLCENGINE] > counts[Region.BYTEPLUS]:
         return RegionChoice(Region.VOLCENGINE, ids)
-    return RegionChoice(Region.BYTEPLUS, ids if counts[Region.BYTEPLUS] else "the default")
+    return RegionChoice(Region.BYTEPLUS, ids) if counts[Region.BYTEPLUS] else DEFAULT_REGION
 
 
 def money_keys(body: Any, currency: str) -> Any:

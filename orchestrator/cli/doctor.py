@@ -17,7 +17,7 @@ from orchestrator.engine.backend import SIM_KEY, BackendKind, default_kind
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.preflight import Check
 from orchestrator.errors import ConfigError, StoryboardInvalid
-from orchestrator.profiles import PROFILES, Region, RegionChoice
+from orchestrator.profiles import DEFAULT_REGION, PROFILES, RegionChoice
 from orchestrator.storyboard.validate import CheckedStoryboard, check_file
 
 from .runs import BackendOpt, OutOpt, RegionOpt, region_of, settings_of
@@ -47,7 +47,7 @@ def doctor(
     checked = _storyboard(file, choice, checks)
     if checked is not None:
         choice = checked.region
-    choice = choice or RegionChoice(Region.BYTEPLUS, "the default")
+    choice = choice or DEFAULT_REGION
     checks.append(asyncio.run(_provider(kind, choice)))
     report = ffmpeg_report()
     checks.append(Check("ffmpeg", report.ok, report.line().removeprefix("ffmpeg ")))

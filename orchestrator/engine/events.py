@@ -39,7 +39,7 @@ class EventLog:
             self._fh.close()
             self._fh = None
 
-    def emit(self, kind: str, shot: str | None = None, **data: Any) -> Event:
+    def emit(self, kind: str, shot: str | None = None, /, **data: Any) -> Event:
         """Record one event."""
         event: Event = {"event": kind, "time": round(time.time(), 3)}
         if shot is not None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
@@ -183,7 +182,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 backend=backend.kind.value, shots=len(prepared.selected),
                 currency=plan.currency, decisions={d.shot: d.action.value for d in prepared.decisions.shots
                                                    if d.shot in prepared.selected},
-                **_named(f"{money}_to_generate", prepared.amount_to_generate))
+                **{f"{money}_to_generate": prepared.amount_to_generate})
     ctx = ShotContext(
         client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
         events=events, limit=options.limit or AdaptiveLimit(options.concurrency),
@@ -227,7 +226,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, money: result.amount})
     events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
                 failed=failed, blocked=blocked, tokens=result.tokens, lowest_limit=ctx.limit.lowest,
-                **_named(money, result.amount))
+                **{money: result.amount})
     return result
 
 
@@ -241,11 +240,6 @@ def _settled(prepared: Prepared, journal: Journal, shot: str, parent: Handoff | 
     est = next(s for s in prepared.plan.shots if s.id == shot)
     return decide_shot(est, checked.specs[shot], checked.base_dir, parent.sha if parent else None, journal,
                        prepared.run_dir, journal.variant(shot))
-
-
-def _named(key: str, amount: float) -> dict[str, Any]:
-    """One amount under the key that names its currency (usd=..., cny=...)."""
-    return {key: amount}
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from orchestrator.api import retry as policy
 from orchestrator.api.errors import AmbiguousCreate, ApiError, DownloadFailed, NotFound
@@ -367,7 +366,7 @@ class ShotRunner:
                                               content.last_frame_url if content else None, tokens,
                                               float(round(cost, 4)), finished)
         self.ctx.events.emit("succeeded", self.id, task_id=task.id, tokens=tokens,
-                             **dict[str, Any]({self.ctx.budget.money.key: float(round(cost, 4))}))
+                             **{self.ctx.budget.money.key: float(round(cost, 4))})
         return take
 
     def _previous_failure(self) -> Take | None:

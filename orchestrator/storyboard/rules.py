@@ -13,7 +13,7 @@ from pathlib import Path
 
 from orchestrator import models as m
 from orchestrator.models import RETIRED_MODELS, ModelSpec
-from orchestrator.profiles import Region, RegionChoice
+from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity
 from orchestrator.storyboard.loader import SourceMap
@@ -31,7 +31,7 @@ class RuleContext:
     base_dir: Path
     today: date
     problems: list[Diagnostic] = field(default_factory=list)
-    region: RegionChoice = field(default_factory=lambda: RegionChoice(Region.BYTEPLUS, "the default"))
+    region: RegionChoice = DEFAULT_REGION
     endpoints: Mapping[str, str] = field(default_factory=dict)  # the storyboard's endpoints section
 
     def error(self, path: DataPath, message: str, *, key: bool = False) -> None:

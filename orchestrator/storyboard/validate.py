@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import networkx as nx
 
 from orchestrator.errors import StoryboardInvalid
-from orchestrator.profiles import Region, RegionChoice
+from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
 from orchestrator.storyboard.diagnostics import Diagnostic, Severity, errors_in, unique_sorted
 from orchestrator.storyboard.graph import ShotGraph, in_cycles, parents_first, shot_graph, structure_problems
@@ -33,7 +33,7 @@ class CheckedStoryboard:
     specs: dict[str, ShotSpec]  # in file order
     outputs: dict[str, list[str]]
     warnings: list[Diagnostic]
-    region: RegionChoice = field(default_factory=lambda: RegionChoice(Region.BYTEPLUS, "the default"))
+    region: RegionChoice = DEFAULT_REGION
 
     @property
     def budget(self) -> float | None:
