@@ -6,7 +6,7 @@ came from there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -130,10 +130,6 @@ def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
     explicit = {key: spec.explicit(key) for key in ("generate_audio", "camera_fixed", "priority")}
     if explicit["generate_audio"] and not model.generate_audio:
         ctx.error(spec.where("generate_audio"), f"{model.id} cannot generate audio (2.x and 1.5 pro can)")
-    elif explicit["generate_audio"] and spec.sound_unused is not None and spec.resolution in model.resolutions:
-        ctx.warn(spec.where("generate_audio"), f"true, but no film keeps the sound of shot '{spec.id}' "
-                 f"({spec.sound_unused}): it is paid for and thrown away ({_sound_cost(spec, model, ctx)}); "
-                 "remove the line and it is not asked for")
     if explicit["camera_fixed"] and not model.camera_fixed:
         ctx.error(spec.where("camera_fixed"), f"camera_fixed is not supported by {model.id}")
     elif explicit["camera_fixed"] and spec.uses_references:
@@ -147,6 +143,25 @@ def _check_settings(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> None:
         ctx.error(spec.where("priority"), f"priority is not supported by {model.id} (2.x models only)")
     elif explicit["priority"] is not None and spec.service_tier == "flex":
         ctx.error(spec.where("priority"), "priority cannot be combined with service_tier flex")
+
+
+def check_sound(specs: Iterable[ShotSpec], ctx: RuleContext) -> None:
+    """One warning per place where an explicit `generate_audio: true` asks for sound no film keeps, naming the
+    shots it applies to (a line in `defaults` applies to many)."""
+    groups: dict[DataPath, list[ShotSpec]] = {}
+    for spec in specs:
+        model = spec.model
+        if (spec.explicit("generate_audio") and spec.sound_unused is not None and model is not None
+                and model.generate_audio and spec.resolution in model.resolutions):
+            groups.setdefault(spec.where("generate_audio"), []).append(spec)
+    for where, group in groups.items():
+        first = group[0]
+        assert first.model is not None
+        names = ", ".join(f"'{s.id}'" for s in group)
+        reasons = "; ".join(dict.fromkeys(str(s.sound_unused) for s in group))
+        ctx.warn(where, f"true, but no film keeps the sound of shot{'s' if len(group) > 1 else ''} {names} "
+                 f"({reasons}): it is paid for and thrown away ({_sound_cost(first, first.model, ctx)}); remove "
+                 "the line and it is not asked for")
 
 
 def _sound_cost(spec: ShotSpec, model: ModelSpec, ctx: RuleContext) -> str:

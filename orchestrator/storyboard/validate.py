@@ -18,7 +18,7 @@ from orchestrator.storyboard.loader import load_document
 from orchestrator.storyboard.media import MediaKind
 from orchestrator.storyboard.parse import parse_storyboard
 from orchestrator.storyboard.resolve import ShotSpec, resolve_shots
-from orchestrator.storyboard.rules import RuleContext, check_shot
+from orchestrator.storyboard.rules import RuleContext, check_shot, check_sound
 from orchestrator.storyboard.schema import Storyboard
 
 
@@ -68,6 +68,7 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
             if index not in parsed.stub_shots:
                 parent = _parent(spec, specs, graph, unchecked)
                 check_shot(spec, parent, ctx)
+        check_sound((s for i, s in specs.items() if i not in parsed.stub_shots), ctx)
     if parsed.assembly_checkable:
         _check_assembly(storyboard, ctx)
     if parsed.outputs_complete:

@@ -78,6 +78,17 @@ def test_an_explicit_true_is_honoured_with_a_warning_naming_the_cost(tmp_path: P
     assert "charges the same per token" in text  # 2.0 has one price with or without sound
 
 
+def test_a_true_in_defaults_is_one_warning_naming_every_shot_it_applies_to(tmp_path: Path) -> None:
+    path = board(tmp_path, {"audio": "mute"})
+    body = path.read_text(encoding="utf-8").replace('"duration": 5,', '"duration": 5, "generate_audio": true,')
+    path.write_text(body, encoding="utf-8")
+    checked = check_file(path)
+    assert [s.generate_audio for s in checked.specs.values()] == [True, True, True]
+    (warning,) = checked.warnings
+    assert warning.path == "defaults.generate_audio"
+    assert "no film keeps the sound of shots 'pick', 'shake', 'hero' (assembly.audio is mute)" in warning.message
+
+
 def test_the_warning_names_the_silent_price_where_the_model_has_one(tmp_path: Path) -> None:
     shots = [{"id": "a", "prompt": "a cat", "generate_audio": True}]
     checked = check_file(board(tmp_path, {"audio": "mute"}, model="seedance-1-5-pro-251215", shots=shots))
