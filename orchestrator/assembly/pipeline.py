@@ -32,6 +32,7 @@ from orchestrator.assembly.qc import Loudness, integrated_loudness
 from orchestrator.assembly.temp import temporary
 
 LOUDNESS_TOLERANCE_LU = 1.0
+SILENCE_LUFS = -70.0  # EBU R128's absolute gate: a film measured here has no sound above it at all
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,10 @@ async def _loudness_check(film: Film, settings: AssemblySettings) -> tuple[Loudn
     if settings.loudness_lufs is None or settings.audio == "mute":
         return None, []
     measured = await integrated_loudness(film.path)
+    if measured is not None and measured <= SILENCE_LUFS:
+        return Loudness(measured), [f"{film.path.name}: integrated loudness {measured} LUFS: the film is silent (its "
+                                    f"clips have no sound), so there is nothing to bring to {settings.loudness_lufs:g};"
+                                    " say so with assembly.audio: mute or loudness_lufs: null"]
     if measured is None or abs(measured - settings.loudness_lufs) > LOUDNESS_TOLERANCE_LU:
         return Loudness(measured), [f"{film.path.name}: integrated loudness {measured} LUFS, target "
                                     f"{settings.loudness_lufs:g} (more than {LOUDNESS_TOLERANCE_LU:g} LU off)"]

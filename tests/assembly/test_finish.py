@@ -114,7 +114,8 @@ def test_loudness_reaches_the_target(tmp_path: Path) -> None:
 def test_a_film_that_cannot_reach_its_loudness_says_so(tmp_path: Path) -> None:
     quiet = make_clip(tmp_path / "silent.mp4", frames=49, audio=False)
     out = assemble(tmp_path, [OutputClip("a", quiet, False)], loudness_lufs=-14.0)
-    assert any("integrated loudness" in w for w in out.warnings)
+    (warning,) = [w for w in out.warnings if "integrated loudness" in w]
+    assert "the film is silent (its clips have no sound)" in warning and "assembly.audio: mute" in warning
 
 
 def test_a_clip_short_for_two_crossfades_keeps_the_one_that_fits(tmp_path: Path) -> None:
