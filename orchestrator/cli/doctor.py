@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ import typer
 from orchestrator.api.client import ArkClient
 from orchestrator.assembly.capability import ffmpeg_report
 from orchestrator.engine import preflight
-from orchestrator.engine.backend import SIM_KEY, BackendKind, default_kind
+from orchestrator.engine.backend import SIM_KEY, BackendKind, default_kind, provider_url
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.preflight import Check
 from orchestrator.errors import ConfigError, StoryboardInvalid
@@ -87,7 +86,7 @@ async def _provider(kind: BackendKind, choice: RegionChoice) -> Check:
     profile = choice.profile
     if kind is BackendKind.SIM:
         return await _simulator(choice)
-    base_url = os.environ.get("ARK_BASE_URL") or profile.base_url
+    base_url = provider_url(choice.region)
     where = f"{profile.label} ({choice.reason}) at {base_url}"
     try:
         client = ArkClient(base_url=base_url, max_attempts=1, timeout=TIMEOUT)

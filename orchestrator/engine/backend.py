@@ -40,6 +40,11 @@ def default_kind() -> BackendKind:
     return BackendKind.ARK if os.environ.get("ARK_API_KEY", "").strip() else BackendKind.SIM
 
 
+def provider_url(region: Region) -> str:
+    """The real service's base URL for a run on `region`: ARK_BASE_URL when set, else the region's own."""
+    return os.environ.get("ARK_BASE_URL") or PROFILES[region].base_url
+
+
 @dataclass(frozen=True)
 class Backend:
     """An open connection to a provider."""
@@ -58,7 +63,7 @@ async def open_backend(kind: BackendKind, sim_speed: float, poll_scale: float = 
     simulator itself configured as `region` with the storyboard's `endpoints` (its store in `out`), stopped on
     exit."""
     if kind is BackendKind.ARK:
-        async with ArkClient(base_url=os.environ.get("ARK_BASE_URL") or PROFILES[region].base_url) as client:
+        async with ArkClient(base_url=provider_url(region)) as client:
             yield Backend(kind, client, f"provider: {client.base_url}", PollSchedule().scaled(poll_scale))
         return
     from orchestrator.simulator.config import SimConfig  # the simulator stack loads only when used
