@@ -114,6 +114,28 @@ def scale_rows(storyboards: int, reps: int) -> tuple[list[Row], list[str]]:
     return rows, [" ".join([".venv/bin/python", *cmd]) + f"  ({reps} times)"]
 
 
+def validation_rows(shots: int, reps: int) -> tuple[list[Row], list[str]]:
+    """Rows from bench/validation.py: a big storyboard checked in full, hostile files refused."""
+    cmd = ["bench/validation.py", "--shots", str(shots)]
+    runs = [_json(cmd) for _ in range(reps)]
+
+    def stat(key: str) -> Stat:
+        return Stat.of([float(r[key]) for r in runs])
+
+    check, whole = stat("check_file_s"), stat("validate_s")
+    refusals = all(r["bomb_code"] == 2 and r["deep_code"] == 2 for r in runs)
+    rows = [
+        (f"validation: {shots:,} shots, every rule (check_file, s)", check.show("{:.2f}"), "≤ 2 s",
+         at_most(check.median, 2.0, "a loaded machine")),
+        (f"validation: {shots:,} shots, `orchestrator validate` with Python start (s)", whole.show("{:.2f}"),
+         f"peak RSS {stat('peak_rss_mb').show('{:.0f}')} MB", "no target"),
+        ("validation: alias bomb / 500-deep nesting refused (s)",
+         f"{stat('bomb_s').show('{:.2f}')} / {stat('deep_s').show('{:.2f}')}", "exit 2, one located line",
+         "met" if refusals else "missed: not refused with exit 2"),
+    ]
+    return rows, [" ".join([".venv/bin/python", *cmd]) + f"  ({reps} times)"]
+
+
 def main() -> None:
     """Run everything and print the table."""
     parser = argparse.ArgumentParser()
@@ -122,9 +144,9 @@ def main() -> None:
     rows: list[Row] = []
     commands: list[str] = []
     if args.smoke:
-        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1)]
+        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1), validation_rows(100, 1)]
     else:
-        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3)]
+        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3), validation_rows(10_000, 3)]
     for part_rows, part_commands in parts:
         rows += part_rows
         commands += part_commands

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, StoryboardUnreadable
 from orchestrator.models import CATALOGS, MODELS, Price
 from orchestrator.profiles import PROFILES, Region
 
@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1, le=10, description="Tasks created per shot at most, retries included")
     poll_scale: float = Field(
         1.0, gt=0, description="Multiplies the status-poll intervals (e.g. 1/60 against `simulate --speed 60`)")
+    exif_orientation: Literal["apply", "ignore"] = Field(
+        "apply", description="How the provider reads a JPEG first frame's EXIF orientation when an adaptive ratio "
+        "follows the image: apply (the picture as shown, as image services commonly do) or ignore (the stored "
+        "pixels). Its docs do not say; set ignore if a portrait photo's shots come back landscape")
     sim_speed: float = Field(
         60.0, gt=0, description="Time compression of the built-in simulator (60: a 5 s 720p clip takes ~2 s)")
 
@@ -121,12 +125,20 @@ def load_prices(path: Path | None, region: Region = Region.BYTEPLUS) -> PriceBoo
 
 
 def _read_price_file(path: Path) -> _PriceFile:
+    # Read as safely as a storyboard: a regular file, bounded in size, depth and alias expansion.
+    from orchestrator.storyboard.compose import TooLarge, check_bounds
+    from orchestrator.storyboard.reading import read_text
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = read_text(path, str(path), "price file")
+        check_bounds(text)
+        raw = yaml.safe_load(text)
         fields = {"currency": raw.pop("currency")} if isinstance(raw, dict) and "currency" in raw else {}
         return _PriceFile.model_validate({**fields, "prices": raw})
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the price file: {exc.strerror}") from None
+    except StoryboardUnreadable as exc:
+        raise ConfigError(exc.diagnostics[0].render()) from None
+    except TooLarge as exc:
+        raise ConfigError(f"{path}:{exc.line}:{exc.col}: {exc.message}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not YAML/JSON: {str(exc).splitlines()[0]}") from None
     except ValidationError as exc:

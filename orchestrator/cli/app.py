@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import json
 import os
+import re
 import sys
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -17,7 +21,7 @@ from orchestrator.config import Settings, load_prices
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.run import RunOptions, check_budget, open_journal, prepare
 from orchestrator.engine.rundir import run_dir_for
-from orchestrator.errors import ConfigError, OrchestratorError, StoryboardInvalid
+from orchestrator.errors import ConfigError, OrchestratorError, RunDirUnusable, StoryboardInvalid
 from orchestrator.profiles import Region
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
@@ -58,7 +62,9 @@ def validate(
             failed = True
             continue
         render.print_diagnostics(checked.warnings)
-        plan = make_plan(checked, load_prices(_settings(ctx).prices, checked.region.region))
+        settings = _settings(ctx)
+        plan = make_plan(checked, load_prices(settings.prices, checked.region.region),
+                         exif=settings.exif_orientation == "apply")
         typer.echo(f"{file}: valid: {len(checked.specs)} shots, {len(checked.outputs)} output(s), "
                    f"estimated {plan.money.show(plan.amount)} on {checked.region.profile.label}")
     if failed:
@@ -86,7 +92,8 @@ def plan(
     render.print_diagnostics(checked.warnings)
     options = RunOptions(out=out or settings.out, budget=budget,
                          prices=load_prices(prices or settings.prices, checked.region.region),
-                         rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()))
+                         rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()),
+                         exif=settings.exif_orientation == "apply")
     journal = open_journal(run_dir_for(checked.name, options.out), str(file))
     try:
         prepared = prepare(checked, options, journal)
@@ -200,22 +207,120 @@ def _root(
         raise ConfigError(f"ORCHESTRATOR_{str(first['loc'][0]).upper()}: {first['msg']}") from None
 
 
+# Typer's exception classes (a vendored click in the typer pinned here, click itself in older typers): found through
+# the public BadParameter, so either layout works.
+_CLICK = importlib.import_module(typer.BadParameter.__module__)
+_CLICK_ERROR: type[Exception] = _CLICK.ClickException
+_USAGE_ERROR: type[Exception] = _CLICK.UsageError
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and map every outcome to an exit code (DESIGN.md §9)."""
+    """Entry point: run the app and map every outcome to an exit code (DESIGN.md §9). Every error is one line on
+    stderr: usage errors `orchestrator CMD: reason; see orchestrator CMD --help` (exit 2), ours `orchestrator:
+    location: reason; fix` with their own exit code, and an OSError of the machine (a full disk, permissions) named
+    as such (exit 2: met outside a run's paid part, which maps its own); only a bug is an "internal error"."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, prog_name="orchestrator")  # usage errors exit 2 inside; our own errors come out here
+        # Not standalone: typer returns the exit code of --help, --version and typer.Exit, and raises usage errors
+        # here instead of printing its multi-line box.
+        code = app(args=args, prog_name="orchestrator", standalone_mode=False)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `orchestrator` alone: the help (already printed by rich)
+            text = _format(exc)
+            if text.strip():
+                sys.stdout.write(text.rstrip("\n") + "\n")
+            sys.exit(_exit_code(exc, 2))
+        sys.stderr.write(_usage_line(exc, args) + "\n")
+        sys.exit(2)
+    except typer.Abort:
+        sys.stderr.write("orchestrator: aborted\n")
+        sys.exit(1)
+    except _CLICK_ERROR as exc:
+        sys.stderr.write(f"orchestrator: {_one_line(_format(exc))}\n")
+        sys.exit(_exit_code(exc, 1))
     except StoryboardInvalid as exc:
         render.print_diagnostics(exc.diagnostics)
         sys.exit(exc.exit_code)
     except OrchestratorError as exc:
-        sys.stderr.write(f"orchestrator: {exc}\n")
-        sys.exit(exc.exit_code)
+        _fail(exc)
     except Exception as exc:
-        if os.environ.get("ORCHESTRATOR_DEBUG"):
-            raise
-        sys.stderr.write(f"orchestrator: internal error: {type(exc).__name__}: {exc} "
-                         "(set ORCHESTRATOR_DEBUG=1 for the traceback)\n")
-        sys.exit(1)
+        _unexpected(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(exc: OrchestratorError) -> NoReturn:
+    sys.stderr.write(f"orchestrator: {exc}\n")
+    sys.exit(exc.exit_code)
+
+
+def _unexpected(exc: Exception) -> NoReturn:
+    """An exception of no class of ours: the machine's OSError in words (exit 2), the deliberate error it was raised
+    while handling (a cleanup that failed after it), or else an internal error."""
+    unusable = RunDirUnusable.of(exc) if isinstance(exc, OSError) else None
+    if unusable is not None:
+        _fail(unusable)
+    earlier = exc.__context__
+    while earlier is not None and not isinstance(earlier, OrchestratorError):
+        earlier = earlier.__context__
+    if isinstance(earlier, OrchestratorError) and not isinstance(earlier, StoryboardInvalid):
+        _fail(earlier)
+    if os.environ.get("ORCHESTRATOR_DEBUG"):
+        raise exc
+    sys.stderr.write(f"orchestrator: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+                     "(set ORCHESTRATOR_DEBUG=1 for the traceback)\n")
+    sys.exit(1)
+
+
+def _usage_line(exc: Exception, args: Sequence[str]) -> str:
+    """`orchestrator run: no such option '--bugdet' (did you mean '--budget'?); see orchestrator run --help`."""
+    ctx = getattr(exc, "ctx", None)
+    where = str(getattr(ctx, "command_path", "") or _command_path(args))
+    kind = type(exc).__name__
+    unknown_command = re.match(r"No such command '(.*?)'(?:\.|$)", str(getattr(exc, "message", "")))
+    if kind == "NoSuchOption":
+        option = str(getattr(exc, "option_name", ""))
+        reason = f"no such option '{option}'{_did_you_mean(option, getattr(exc, 'possibilities', None))}"
+    elif unknown_command is not None:
+        name = unknown_command.group(1)
+        commands = getattr(getattr(ctx, "command", None), "commands", None)
+        reason = f"no such command '{name}'{_did_you_mean(name, commands)}"
+    else:
+        reason = _sentence(_format(exc))
+    return f"{where}: {reason}; see {where} --help"
+
+
+def _did_you_mean(word: str, choices: Iterable[str] | None) -> str:
+    close = difflib.get_close_matches(word, list(choices or ()), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _command_path(args: Sequence[str]) -> str:
+    """`orchestrator CMD` for an error typer raised without its context: the root takes no option with a value, so
+    the first word that is not an option names the command."""
+    word = next((a for a in args if not a.startswith("-")), None)
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    return f"orchestrator {word}" if word in commands else "orchestrator"
+
+
+def _format(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message() if callable(format_message) else exc)
+
+
+def _exit_code(exc: Exception, default: int) -> int:
+    code = getattr(exc, "exit_code", default)
+    return code if isinstance(code, int) else default
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _sentence(text: str) -> str:
+    """Click's message as part of our line: one line, no final period, no pydantic "Value error, " prefix, and a
+    small first letter (unless it starts a name in capitals)."""
+    text = _one_line(text).rstrip(".").replace("Value error, ", "")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text

@@ -11,9 +11,12 @@ from typing import IO, Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from orchestrator.engine.events import Event
 from orchestrator.profiles import CURRENCIES, USD, Currency
+
+from .render import Column, fit, fitted_table, left_out
 
 _STATE_OF = {"reused": "reused", "submitted": "queued", "running": "running", "succeeded": "succeeded",
              "downloaded": "done", "retrying": "retrying", "failed": "FAILED", "blocked": "blocked"}
@@ -93,12 +96,20 @@ class LiveTable:
 
     def _table(self) -> Table:
         now = time.monotonic()
-        table = Table(title=f"spent {self.money.show(self.spent)} · {now - self.started:,.0f} s", title_justify="left")
-        for column in ("shot", "plan", "state", "task", "elapsed"):
-            table.add_column(column)
-        for shot, row in self.rows.items():
-            state = row.get("state", "waiting")
-            elapsed = (row.get("ended") or now) - row["since"] if state != "waiting" else 0.0
-            table.add_row(shot, row.get("action", ""), f"[{_STYLE.get(state, '')}]{state}[/]" if state in _STYLE
-                          else state, row.get("task", ""), f"{elapsed:,.0f} s" if elapsed else "")
+        rows = list(self.rows.items())
+        states = [row.get("state", "waiting") for _, row in rows]
+        elapsed = [(row.get("ended") or now) - row["since"] if state != "waiting" else 0.0
+                   for (_, row), state in zip(rows, states, strict=True)]
+        columns = [
+            Column("shot", [shot for shot, _ in rows]),
+            Column("plan", [row.get("action", "") for _, row in rows]),
+            Column("state", [Text(state, style=_STYLE.get(state, "")) for state in states]),
+            Column("task", [row.get("task") or "" for _, row in rows], drop=1, name="task id"),
+            Column("elapsed", [f"{e:,.0f} s" if e else "" for e in elapsed], short="time", justify="right"),
+        ]
+        # Redrawn at the terminal's width each time, so a resized terminal is followed.
+        layout = fit(columns, self.console.width)
+        table = fitted_table(layout, f"spent {self.money.show(self.spent)} · {now - self.started:,.0f} s")
+        table.caption = left_out(layout, "orchestrator status --json shows them")
+        table.caption_justify = "left"
         return table

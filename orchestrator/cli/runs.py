@@ -86,7 +86,8 @@ def run(
     options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget,
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts,
-                         prices=load_prices(settings.prices, checked.region.region))
+                         prices=load_prices(settings.prices, checked.region.region),
+                         exif=settings.exif_orientation == "apply")
     check_options(checked, options)  # a mistyped flag is said before any backend starts
     require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is spent
     confirm = None if kind is BackendKind.SIM or yes else _confirm

@@ -10,20 +10,27 @@ lost task id is reconciled, a lost download fetched again), so those skip the ~6
 
 Every write of a take is also handed to an optional mirror (`TakeMirror`): the run keeps a copy of each take beside its
 files, so a journal that is lost or damaged can be rebuilt (`orchestrator.engine.recover`) instead of paying again.
+
+What sqlite reports about the machine is said in the error tree's words, never as an internal error: a journal it
+cannot open read-write is `RunDirUnusable` and one it cannot read `JournalDamaged` (both exit 2: met on opening,
+before anything is paid); a statement that fails later (a full disk, an I/O error) is `RunWriteFailed` (exit 1): the
+statement did not commit, every one before it did, so the journal is consistent and the next run resumes from it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.keys import Params, canonical
+from orchestrator.errors import JournalDamaged, RunDirUnusable, RunWriteFailed
 
 JOURNAL_NAME = "journal.sqlite"
 JOURNAL_VERSION = 1
@@ -143,32 +150,71 @@ class Journal:
     def __init__(self, path: Path, mirror: TakeMirror | None = None) -> None:
         self.path = path
         self.mirror = mirror
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        have = {str(r["name"]) for r in self._db.execute("PRAGMA table_info(takes)")}
-        for column, kind in _ADDED_COLUMNS.items():
-            if column not in have:
-                self._db.execute(f"ALTER TABLE takes ADD COLUMN {column} {kind}")
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(JOURNAL_VERSION),))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (RunDirUnusable.of(exc, path.parent, path.parent) or exc) from None
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            have = {str(r["name"]) for r in db.execute("PRAGMA table_info(takes)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE takes ADD COLUMN {column} {kind}")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(JOURNAL_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            if sqlite_damage(exc):
+                raise JournalDamaged(f"{path}: the journal is unreadable ({exc}); rebuild it with `orchestrator "
+                                     f"recover {path.parent}` (no provider call), or move it away to start "
+                                     "over") from exc
+            raise sqlite_unusable(path, exc) from exc
+        self._db = db
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
+    # -- statements: what sqlite says about the machine, in the error tree's words -----------------------------------
+
+    @contextlib.contextmanager
+    def _said(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            failure = write_failure(self.path, exc)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def _sql(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._said():
+            return self._db.execute(sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._said():
+            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+            return row
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._said():
+            return self._db.execute(sql, params).fetchall()
+
     # -- runs and meta -------------------------------------------------------------------------------------------
 
     def meta(self, name: str) -> str | None:
         """A stored setting, e.g. the storyboard path."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
 
     def set_meta(self, name: str, value: str) -> None:
         """Store a setting."""
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        self._sql("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     def currency(self) -> str | None:
         """The currency of the journal's amounts (its `usd` column): meta `currency`; USD for a journal with takes
@@ -176,34 +222,34 @@ class Journal:
         recorded = self.meta("currency")
         if recorded is not None:
             return recorded
-        return "USD" if self._db.execute("SELECT 1 FROM takes LIMIT 1").fetchone() else None
+        return "USD" if self._one("SELECT 1 FROM takes LIMIT 1") else None
 
     def begin_run(self, storyboard: str) -> int:
         """Record the start of a run and return its number."""
-        cur = self._db.execute("INSERT INTO runs (storyboard, started_at) VALUES (?, ?)", (storyboard, time.time()))
+        cur = self._sql("INSERT INTO runs (storyboard, started_at) VALUES (?, ?)", (storyboard, time.time()))
         assert cur.lastrowid is not None
         return cur.lastrowid
 
     def end_run(self, run: int, exit_code: int, summary: dict[str, Any]) -> None:
         """Record how a run ended."""
-        self._db.execute("UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?",
-                         (time.time(), exit_code, json.dumps(summary), run))
+        self._sql("UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?",
+                  (time.time(), exit_code, json.dumps(summary), run))
 
     def last_run(self) -> dict[str, Any] | None:
         """The newest run record."""
-        row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        row = self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
         return None if row is None else dict(row)
 
     # -- rerolls ---------------------------------------------------------------------------------------------------
 
     def variant(self, shot: str) -> int:
         """How many times the shot was rerolled."""
-        row = self._db.execute("SELECT n FROM variants WHERE shot = ?", (shot,)).fetchone()
+        row = self._one("SELECT n FROM variants WHERE shot = ?", (shot,))
         return 0 if row is None else int(row["n"])
 
     def set_variant(self, shot: str, n: int) -> None:
         """Record a reroll."""
-        self._db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?)", (shot, n))
+        self._sql("INSERT OR REPLACE INTO variants VALUES (?, ?)", (shot, n))
 
     # -- what the provider turned out to do ------------------------------------------------------------------------
 
@@ -222,15 +268,15 @@ class Journal:
                    run: int) -> Take:
         """Write the intent of a create call; must be called before the call is made."""
         now = time.time()
-        self._db.execute("PRAGMA synchronous=FULL")  # this commit syncs the WAL, earlier writes included
+        self._sql("PRAGMA synchronous=FULL")  # this commit syncs the WAL, earlier writes included
         try:
-            cur = self._db.execute(
+            cur = self._sql(
                 "INSERT INTO takes (shot, key, params, attempt, seed, request, state, intent_at, updated_at, run) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (shot, key, canonical(params), attempt, seed, json.dumps(request, sort_keys=True), TakeState.INTENT,
                  now, now, run))
         finally:
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._sql("PRAGMA synchronous=NORMAL")
         assert cur.lastrowid is not None
         return self._mirrored(cur.lastrowid)
 
@@ -264,40 +310,40 @@ class Journal:
 
     def add_polls(self, take: int, count: int) -> None:
         """Count status requests made for this take."""
-        self._db.execute("UPDATE takes SET polls = polls + ? WHERE id = ?", (count, take))
+        self._sql("UPDATE takes SET polls = polls + ? WHERE id = ?", (count, take))
 
     def add_posts(self, take: int, count: int) -> Take:
         """Count create requests made for this take."""
-        self._db.execute("UPDATE takes SET posts = posts + ? WHERE id = ?", (count, take))
+        self._sql("UPDATE takes SET posts = posts + ? WHERE id = ?", (count, take))
         return self._mirrored(take)
 
     def take(self, take_id: int) -> Take:
         """One take by row id."""
-        row = self._db.execute("SELECT * FROM takes WHERE id = ?", (take_id,)).fetchone()
+        row = self._one("SELECT * FROM takes WHERE id = ?", (take_id,))
         assert row is not None, f"no take {take_id}"
         return _take(row)
 
     def takes(self, shot: str | None = None) -> list[Take]:
         """Every take (of one shot), oldest first."""
         if shot is None:
-            rows = self._db.execute("SELECT * FROM takes ORDER BY id")
+            rows = self._rows("SELECT * FROM takes ORDER BY id")
         else:
-            rows = self._db.execute("SELECT * FROM takes WHERE shot = ? ORDER BY id", (shot,))
+            rows = self._rows("SELECT * FROM takes WHERE shot = ? ORDER BY id", (shot,))
         return [_take(r) for r in rows]
 
     def of_key(self, shot: str, key: str) -> list[Take]:
         """The takes of one shot with one key, oldest first."""
-        rows = self._db.execute("SELECT * FROM takes WHERE shot = ? AND key = ? ORDER BY id", (shot, key))
+        rows = self._rows("SELECT * FROM takes WHERE shot = ? AND key = ? ORDER BY id", (shot, key))
         return [_take(r) for r in rows]
 
     def task_ids(self) -> set[str]:
         """Every task id the journal owns (never adopt one of these as another shot's orphan)."""
-        return {str(r[0]) for r in self._db.execute("SELECT task_id FROM takes WHERE task_id IS NOT NULL")}
+        return {str(r[0]) for r in self._rows("SELECT task_id FROM takes WHERE task_id IS NOT NULL")}
 
     def _update(self, take: int, **fields: Any) -> Take:
         fields["updated_at"] = time.time()
         names = ", ".join(f"{name} = ?" for name in fields)
-        self._db.execute(f"UPDATE takes SET {names} WHERE id = ?", (*fields.values(), take))
+        self._sql(f"UPDATE takes SET {names} WHERE id = ?", (*fields.values(), take))
         return self._mirrored(take)
 
     def _mirrored(self, take_id: int) -> Take:
@@ -312,15 +358,15 @@ class Journal:
         data["params"] = canonical(data["params"])
         data["request"] = json.dumps(data["request"], sort_keys=True)
         names = ", ".join(data)
-        cur = self._db.execute(f"INSERT INTO takes ({names}) VALUES ({', '.join('?' for _ in data)})",
-                               tuple(data.values()))
+        cur = self._sql(f"INSERT INTO takes ({names}) VALUES ({', '.join('?' for _ in data)})",
+                        tuple(data.values()))
         assert cur.lastrowid is not None
         return self.take(cur.lastrowid)
 
     def restore_run(self, run: int, storyboard: str, started_at: float) -> None:
         """Record a run number that recovered takes refer to, so new runs are numbered after it."""
-        self._db.execute("INSERT OR IGNORE INTO runs (id, storyboard, started_at, summary) VALUES (?, ?, ?, ?)",
-                         (run, storyboard, started_at, json.dumps({"recovered": True})))
+        self._sql("INSERT OR IGNORE INTO runs (id, storyboard, started_at, summary) VALUES (?, ?, ?, ?)",
+                  (run, storyboard, started_at, json.dumps({"recovered": True})))
 
 
 _COLUMNS = frozenset(Take.__dataclass_fields__)
@@ -343,3 +389,55 @@ def _take(row: sqlite3.Row) -> Take:
     data["retryable"] = None if data["retryable"] is None else bool(data["retryable"])
     return Take(**data)
 
+
+# -- what sqlite says about the machine -----------------------------------------------------------------------------
+
+_UNREADABLE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_WRITABLE = "make it and its folder writable for this user"
+# sqlite's result code -> (reason, fix on opening, fix mid-run); the code's own words are added after the reason.
+_SQLITE_CAUSES: dict[str, tuple[str, str, str]] = {
+    "SQLITE_FULL": ("no space left on the device", "free some space on its disk", "free some space on its disk"),
+    "SQLITE_IOERR": ("an input/output error on the disk", "check the disk", "check the disk"),
+    "SQLITE_READONLY": ("cannot be written", f"{_WRITABLE}, or give another --out", f"{_WRITABLE} again"),
+    "SQLITE_CANTOPEN": ("cannot be opened read-write", f"{_WRITABLE}, or give another --out", f"{_WRITABLE} again"),
+    "SQLITE_PERM": ("permission denied", f"{_WRITABLE}, or give another --out", f"{_WRITABLE} again"),
+    "SQLITE_BUSY": ("locked by another program", "close whatever has it open", "close whatever has it open"),
+    "SQLITE_LOCKED": ("locked by another program", "close whatever has it open", "close whatever has it open"),
+}
+
+
+def _code(exc: sqlite3.Error) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
+
+def _cause(exc: sqlite3.Error) -> tuple[str, str, str] | None:
+    code = _code(exc)
+    return next((cause for prefix, cause in _SQLITE_CAUSES.items() if code.startswith(prefix)), None)
+
+
+def sqlite_damage(exc: sqlite3.Error) -> bool:
+    """Whether sqlite cannot read the file as a database (damaged, truncated, not a database at all)."""
+    return _code(exc).startswith(_UNREADABLE)
+
+
+def sqlite_unusable(path: Path, exc: sqlite3.Error) -> Exception:
+    """RunDirUnusable for a journal sqlite may not open read-write (permissions, a read-only file system, a full
+    disk, another program's lock); `exc` itself for anything else."""
+    cause = _cause(exc)
+    if cause is None:
+        return exc
+    reason, fix, _ = cause
+    return RunDirUnusable(path, f"{reason} (sqlite: {exc})", fix)
+
+
+def write_failure(path: Path, exc: sqlite3.Error) -> RunWriteFailed | None:
+    """RunWriteFailed for a journal statement that failed on the machine mid-run; None for anything else (a bug)."""
+    if sqlite_damage(exc):
+        return RunWriteFailed(path.parent, path, f"the journal turned unreadable (sqlite: {exc})",
+                              f"rebuild it with `orchestrator recover {path.parent}` (no provider call)",
+                              consistent=False)
+    cause = _cause(exc)
+    if cause is None:
+        return None
+    reason, _, again = cause
+    return RunWriteFailed(path.parent, path, f"{reason} (sqlite: {exc})", again)

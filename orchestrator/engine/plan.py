@@ -83,16 +83,18 @@ class Plan:
         return self.budget is not None and self.cost > dollars(self.budget)
 
 
-def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget: float | None = None) -> Plan:
+def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budget: float | None = None,
+              exif: bool = True) -> Plan:
     """Estimate every shot and output in the region's currency; `budget` (a flag, in that currency) wins over the
-    storyboard's budget. `prices` must be the region's (config.load_prices with the same region)."""
+    storyboard's budget. `prices` must be the region's (config.load_prices with the same region). `exif`: the
+    provider shows a JPEG as its EXIF orientation says (Settings.exif_orientation) when it sizes an adaptive shot."""
     profile = checked.region.profile
     book = prices if prices is not None else catalog_prices(profile.region)
     sizes: dict[str, tuple[int, int]] = {}
     drafts: dict[str, ShotEstimate] = {}
     for shot_id in nx.topological_sort(checked.graph):
         spec = checked.specs[shot_id]
-        draft = _estimate(spec, checked, sizes.get(spec.shot.after or ""), book)
+        draft = _estimate(spec, checked, sizes.get(spec.shot.after or ""), book, exif)
         sizes[shot_id] = (draft.width, draft.height)
         drafts[shot_id] = draft
     chain = _chain_seconds(checked, {k: v.seconds for k, v in drafts.items()})
@@ -114,11 +116,11 @@ def make_plan(checked: CheckedStoryboard, prices: PriceBook | None = None, budge
 
 
 def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int, int] | None,
-              book: PriceBook) -> ShotEstimate:
+              book: PriceBook, exif: bool) -> ShotEstimate:
     model = spec.model
     assert model is not None and spec.resolution is not None, "checked storyboards have known models"
     notes: list[str] = []
-    width, height = _size(spec, model, checked, parent_size, notes)
+    width, height = _size(spec, model, checked, parent_size, notes, exif)
     if spec.frames is not None:
         frames = spec.frames
     elif spec.duration == -1:
@@ -148,11 +150,11 @@ def _estimate(spec: ShotSpec, checked: CheckedStoryboard, parent_size: tuple[int
 
 
 def _size(spec: ShotSpec, model: ModelSpec, checked: CheckedStoryboard, parent_size: tuple[int, int] | None,
-          notes: list[str]) -> tuple[int, int]:
+          notes: list[str], exif: bool) -> tuple[int, int]:
     assert spec.resolution is not None
     if spec.ratio != m.ADAPTIVE:
         return model.size(spec.resolution, spec.ratio)
-    like = parent_size if spec.chained else _first_image_size(spec, checked)
+    like = parent_size if spec.chained else _first_image_size(spec, checked, exif)
     if like is not None:
         ratio = m.closest_ratio(*like)
         notes.append(f"ratio adaptive: sized as {ratio} from the {'parent' if spec.chained else 'image'}")
@@ -161,13 +163,12 @@ def _size(spec: ShotSpec, model: ModelSpec, checked: CheckedStoryboard, parent_s
     return m.largest_size(model, spec.resolution)
 
 
-def _first_image_size(spec: ShotSpec, checked: CheckedStoryboard) -> tuple[int, int] | None:
+def _first_image_size(spec: ShotSpec, checked: CheckedStoryboard, exif: bool) -> tuple[int, int] | None:
     refs = spec.shot.references
     source = spec.shot.first_frame or (refs.images[0] if refs and refs.images and not refs.videos else None)
     if source is None or is_remote(source):
         return None
-    info = inspect_media((checked.base_dir / source).resolve(), MediaKind.IMAGE)
-    return (info.width, info.height) if info.width and info.height else None
+    return inspect_media((checked.base_dir / source).resolve(), MediaKind.IMAGE).shown_size(exif)
 
 
 def _price(spec: ShotSpec, model: ModelSpec, book: PriceBook) -> Price:

@@ -7,7 +7,9 @@ finished one reused).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,8 @@ from typing import Any
 
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.probe import probe
-from orchestrator.engine.journal import JOURNAL_NAME, Journal, TakeState
+from orchestrator.assembly.temp import temporary
+from orchestrator.engine.journal import JOURNAL_NAME, Journal, TakeState, write_failure
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.rundir import RunDir, RunLock, journal_problem
 from orchestrator.errors import ConfigError
@@ -53,29 +56,57 @@ async def recover(run_dir: RunDir, storyboard: str | None) -> Recovery:
             raise ConfigError(f"{run_dir.root}: the journal is {problem} and shots/ holds no take records to rebuild "
                               "it from (runs before this version kept none); move the run directory away to start "
                               "over")
-        kept = _set_aside(run_dir.journal)
-        result = Recovery(run_dir.root, problem, kept, skipped=skipped)
-        journal = Journal(run_dir.journal)
-        try:
-            started = _last_started(run_dir) or {}
-            source = storyboard or str(started.get("storyboard") or "")
-            if source:
-                journal.set_meta("storyboard", source)
-            profile = _profile(started, records)
-            if profile is not None:  # the take records' amounts are in it (events before regions: USD, the default)
-                journal.set_meta("region", profile.region.value)
-                journal.set_meta("currency", profile.currency.code)
-            for run in sorted({int(r["run"]) for r in records}):
-                journal.restore_run(run, source, min(float(r["intent_at"]) for r in records if r["run"] == run))
-            for record in records:
-                record["state"] = (await _verified_state(run_dir, record)).value
-                take = journal.restore(record)
-                result.takes[take.state.value] = result.takes.get(take.state.value, 0) + 1
-            for shot, variant in _variants(records).items():
-                journal.set_variant(shot, variant)
-        finally:
-            journal.close()
-        return result
+        # Built under a temp name and renamed into place whole: a recovery that fails half-way (a full disk, a kill)
+        # must leave the damaged journal to be refused again, never a partial one a run would trust and pay again.
+        with temporary(run_dir.journal, ".part") as building:
+            try:
+                takes = await _rebuild(run_dir, building, storyboard, records)
+                _settle_wal(building)
+                kept = _set_aside(run_dir.journal)
+                building.replace(run_dir.journal)
+            finally:
+                for suffix in ("-wal", "-shm"):
+                    building.with_name(building.name + suffix).unlink(missing_ok=True)
+        return Recovery(run_dir.root, problem, kept, takes, skipped)
+
+
+async def _rebuild(run_dir: RunDir, path: Path, storyboard: str | None,
+                   records: list[dict[str, Any]]) -> dict[str, int]:
+    """A journal at `path` holding every take record; the count of takes by state."""
+    counts: dict[str, int] = {}
+    journal = Journal(path)
+    try:
+        started = _last_started(run_dir) or {}
+        source = storyboard or str(started.get("storyboard") or "")
+        if source:
+            journal.set_meta("storyboard", source)
+        profile = _profile(started, records)
+        if profile is not None:  # the take records' amounts are in it (events before regions: USD, the default)
+            journal.set_meta("region", profile.region.value)
+            journal.set_meta("currency", profile.currency.code)
+        for run in sorted({int(r["run"]) for r in records}):
+            journal.restore_run(run, source, min(float(r["intent_at"]) for r in records if r["run"] == run))
+        for record in records:
+            record["state"] = (await _verified_state(run_dir, record)).value
+            take = journal.restore(record)
+            counts[take.state.value] = counts.get(take.state.value, 0) + 1
+        for shot, variant in _variants(records).items():
+            journal.set_variant(shot, variant)
+    finally:
+        journal.close()
+    return counts
+
+
+def _settle_wal(path: Path) -> None:
+    """Fold the journal's write-ahead log into the file itself, so renaming the file moves every row."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as exc:
+        failure = write_failure(path, exc)
+        if failure is None:
+            raise
+        raise failure from exc
 
 
 def _read_records(run_dir: RunDir) -> tuple[list[dict[str, Any]], list[str]]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +14,8 @@ from pathlib import Path
 import networkx as nx
 
 from orchestrator.api.errors import ApiError
-from orchestrator.assembly.films import FilmSet
+from orchestrator.assembly.errors import FfmpegFailed
+from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import PriceBook
 from orchestrator.engine.backend import Backend
@@ -27,7 +31,7 @@ from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
 from orchestrator.engine.shot import Handoff, ShotOutcome, ShotRunner
-from orchestrator.errors import BudgetExceeded, ConfigError
+from orchestrator.errors import BudgetExceeded, ConfigError, RunWriteFailed
 from orchestrator.profiles import PROFILES, Region
 from orchestrator.storyboard.validate import CheckedStoryboard
 
@@ -51,6 +55,7 @@ class RunOptions:
     assemble: bool = True  # False: clips only (programs that assemble later, load tests)
     limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
     gate: CreateGate | None = None  # likewise: keeps their creates apart on the provider's list
+    exif: bool = True  # the provider applies a JPEG's EXIF orientation (Settings.exif_orientation)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,13 @@ class RunResult:
 
 
 def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
-    """Unknown --reroll/--drop-reroll/--only ids, or one shot both rerolled and dropped, are input errors."""
+    """Unknown --reroll/--drop-reroll/--only ids, or one shot both rerolled and dropped, are input errors; so are a
+    run directory that can never be a folder (a file in the way, a name too long) and a journal that cannot be
+    trusted (JournalDamaged): all said before any backend starts. Nothing here writes (`plan` calls it too); what
+    only writing can tell is checked under the run's lock (`RunDir.check_writable`)."""
+    run_dir = run_dir_for(checked.name, options.out)
+    run_dir.check_path()
+    run_dir.check_journal(str(checked.path))
     for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only)):
         unknown = [i for i in ids if i not in checked.specs]
         if unknown:
@@ -111,7 +122,7 @@ def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
 def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
     """Plan and decide (reads the journal, calls nobody)."""
     check_options(checked, options)
-    plan = make_plan(checked, options.prices, options.budget)
+    plan = make_plan(checked, options.prices, options.budget, options.exif)
     run_dir = run_dir_for(checked.name, options.out)
     check_currency(journal, plan, run_dir)
     decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops)
@@ -144,7 +155,9 @@ def check_budget(prepared: Prepared, flag_given: bool) -> None:
 
 def open_journal(run_dir: RunDir, hint: str) -> Journal | None:
     """The run directory's journal if it exists (for plan/status, which must not create one); a damaged one beside
-    paid takes is refused (JournalDamaged), never read as "nothing done yet"."""
+    paid takes is refused (JournalDamaged), never read as "nothing done yet"; a run directory that cannot be a folder,
+    or a journal this process cannot open, is said in one line (RunDirUnusable)."""
+    run_dir.check_path()
     run_dir.check_journal(hint)
     return Journal(run_dir.journal) if run_dir.journal.is_file() and run_dir.journal.stat().st_size else None
 
@@ -152,15 +165,64 @@ def open_journal(run_dir: RunDir, hint: str) -> Journal | None:
 async def run_storyboard(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
                          confirm: Callable[[Prepared], None] | None = None) -> RunResult:
     """Run a validated storyboard to its films. The lock is held throughout; `confirm` may refuse (raise) after
-    the budget check and before the first paid call."""
+    the budget check and before the first paid call.
+
+    Before anything is paid the run directory must take every file the run writes (RunDirUnusable, exit 2, names
+    what and why); a write that fails later (a full disk) ends the run as RunWriteFailed (exit 1) with the journal
+    as consistent as after a SIGKILL, so the next run resumes without paying again."""
     run_dir = run_dir_for(checked.name, options.out)
     with RunLock(run_dir):
         run_dir.check_journal(str(checked.path))
+        run_dir.check_writable([str(run_dir.film(name).relative_to(run_dir.root)) for name in checked.outputs]
+                               + [REPORT_NAME, SHEET_NAME])
         journal = Journal(run_dir.journal, mirror=run_dir.mirror)
         try:
             return await _locked_run(checked, backend, options, events, journal, confirm)
+        except Exception as exc:
+            failure = write_failure(exc, run_dir)
+            if failure is None or failure is exc:
+                raise
+            raise failure from exc
         finally:
             journal.close()
+
+
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)  # a write() names no file: these are the disk's
+_TEMP_NAME = re.compile(r"\.(?P<final>.+)\.[0-9a-f]{8}\..+")  # assembly's temp names, `.<final>.<8 hex><suffix>`
+
+
+def write_failure(exc: BaseException, run_dir: RunDir) -> RunWriteFailed | None:
+    """The RunWriteFailed that `exc` is, when it is the machine refusing a write in the run directory mid-run: an
+    OSError there (or, naming no file, one only a disk gives), a journal statement that failed, or an ffmpeg that
+    reported the disk full while writing there. None for anything else: a shot's own failure, or a bug."""
+    if isinstance(exc, RunWriteFailed):
+        return exc
+    if isinstance(exc, OSError):
+        failure = RunWriteFailed.of(exc, run_dir.root)
+        if failure is None:
+            return None
+        if failure.path is None:
+            return failure if exc.errno in _DISK_ERRNOS else None
+        return failure if _inside(failure.path, run_dir.root) else None
+    if isinstance(exc, FfmpegFailed):
+        code = next((c for c in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+                     if os.strerror(c) in exc.stderr), None)
+        if code is None:
+            return None
+        written = [Path(a) for a in exc.argv if os.sep in a and _inside(Path(a), run_dir.root)]
+        output = _final(written[-1]) if written else None
+        return RunWriteFailed.of(OSError(code, os.strerror(code)), run_dir.root, output)
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return root.absolute() in (path.absolute(), *path.absolute().parents)
+
+
+def _final(path: Path) -> Path:
+    """A temp file's final name (what the user knows: outputs/main.mp4, not outputs/.main.mp4.1a2b3c4d.part.mp4)."""
+    match = _TEMP_NAME.fullmatch(path.name)
+    return path.with_name(match.group("final")) if match else path
 
 
 async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
@@ -202,7 +264,13 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
 
         async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
             decision = _settled(prepared, journal, shot, parent)
-            outcome = await ShotRunner(ctx, checked.specs[shot], decision, parent).run(publish)
+            try:
+                outcome = await ShotRunner(ctx, checked.specs[shot], decision, parent).run(publish)
+            except Exception as exc:
+                failure = write_failure(exc, prepared.run_dir)
+                if failure is not None and ctx.stopped is None:  # nothing more is created: it could not be kept
+                    ctx.stopped = f"the run directory cannot be written ({failure.reason})"
+                raise
             if not outcome.reused and options.assemble:
                 maker.clip_ready(shot, outcome.clip)
             return outcome
@@ -210,6 +278,10 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         await settle_intents(ctx)  # before any create: only then can the list tell this run's creates apart
         parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
         graph = await run_graph(list(prepared.selected), parent_of, one)
+        written = next((f for e in graph.failed.values() if (f := write_failure(e, prepared.run_dir))), None)
+        if written is not None:  # the run cannot go on writing; what it did is journaled and resumes next time
+            await maker.settle()
+            raise written
         failed = {s: _reason(e) for s, e in graph.failed.items()}
         blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items()}
         for shot, reason in failed.items():

@@ -396,6 +396,7 @@ class Backend:
             width=task.width, height=task.height, frames=task.frames, prompt=task.spec.prompt, seed=task.seed,
             first_frame=task.media.first, last_frame=task.media.last, generate_audio=task.spec.generate_audio,
             watermark=task.spec.watermark, annotate=self.config.annotate,
+            upright=self.config.exif_orientation == "apply",
         )
 
     def _render_dir(self, task: SimTask) -> Path:

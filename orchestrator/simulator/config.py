@@ -66,6 +66,10 @@ class SimConfig(BaseModel):
                                                       "other region's ids are unknown here, as on the real service")
     endpoints: dict[str, str] = Field(default_factory=dict, description="Endpoint ids (ep-...) of the account and "
                                       "the model id each serves; a task made through one reports the model id")
+    exif_orientation: Literal["apply", "ignore"] = Field(
+        "apply", description="A JPEG's EXIF orientation: apply (the picture as shown: its size decides an adaptive "
+        "ratio, and it is cropped upright) or ignore (the stored pixels). The provider's docs do not say; apply is "
+        "what image services commonly do")
     annotate: bool = Field(False, description="Burn the prompt caption and a frame counter into the frames; off, "
                            "since a caption would travel into children through the handed-on last frame")
 

@@ -132,7 +132,8 @@ class _Api:
             data = await self._image_bytes(image)
             if data is None:
                 continue  # asset:// ids are trusted library items with no bytes to check here
-            size = await asyncio.to_thread(check_image, data, image.param, spec.model)
+            size = await asyncio.to_thread(check_image, data, image.param, spec.model,
+                                           self.backend.config.exif_orientation == "apply")
             if image.role in {"", "first_frame"}:
                 media.first, media.like_size = data, size
             elif image.role == "last_frame":

@@ -59,6 +59,7 @@ class RenderJob:
     generate_audio: bool
     watermark: bool = False  # "AI Generated" bottom-right on the video only (never on the last-frame PNG)
     annotate: bool = False  # burn the prompt caption and a frame counter into every moving frame
+    upright: bool = True  # apply an input image's EXIF orientation (SimConfig.exif_orientation)
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,8 @@ def _scene(job: RenderJob) -> Scene:
     rng = _rng(job)
     # Motion is drawn first so that it depends on prompt and seed only, not on whether a first frame was given.
     motion = Motion(zoom_per_second=0.01 + 0.04 * rng.random(), angle=2 * math.pi * rng.random(), reach=rng.random())
-    base = _decode_fit(job.first_frame, size) if job.first_frame is not None else _background(size, rng)
-    last = _decode_fit(job.last_frame, size) if job.last_frame is not None else None
+    base = _decode_fit(job.first_frame, size, job.upright) if job.first_frame is not None else _background(size, rng)
+    last = _decode_fit(job.last_frame, size, job.upright) if job.last_frame is not None else None
     fine = base.resize((job.width * SUPERSAMPLE, job.height * SUPERSAMPLE), Image.Resampling.BILINEAR)
     return Scene(base, last, motion, fine, _annotations(job) if job.annotate else None)
 
@@ -176,10 +177,10 @@ def _rng(job: RenderJob) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
-def _decode_fit(data: bytes, size: tuple[int, int]) -> Image.Image:
+def _decode_fit(data: bytes, size: tuple[int, int], upright: bool = True) -> Image.Image:
     """Decode an image (first frame of an animation) and centre-crop it to the target aspect, then resize."""
     with Image.open(BytesIO(data)) as opened:
-        image = ImageOps.exif_transpose(opened).convert("RGB")
+        image = (ImageOps.exif_transpose(opened) if upright else opened).convert("RGB")
     if image.size == size:
         return image  # already the target: keep the pixels exact, so chained last frames survive unchanged
     width, height = image.size

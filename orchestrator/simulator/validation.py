@@ -313,13 +313,13 @@ def decode_data_url(url: str, param: str) -> bytes:
         raise ProviderError(400, "InvalidImageURL.InvalidFormat", "Invalid base64 image url", param) from None
 
 
-def check_image(data: bytes, param: str, model: ModelRules) -> tuple[int, int]:
-    """Format, size and aspect limits of an input image (§3.4); returns its pixel size."""
+def check_image(data: bytes, param: str, model: ModelRules, upright: bool = True) -> tuple[int, int]:
+    """Format, size and aspect limits of an input image (§3.4); returns its pixel size (as shown when `upright`)."""
     if len(data) >= c.IMAGE_BYTES_BELOW:
         raise invalid(param, "image size must be less than 30 MB")
     try:
         with Image.open(io.BytesIO(data)) as img:
-            fmt, (width, height) = (img.format or "").lower(), _upright_size(img)
+            fmt, (width, height) = (img.format or "").lower(), _upright_size(img) if upright else img.size
             img.load()  # a truncated or corrupt file is refused now, as the provider does, not failed later
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise invalid(param, "image format is not supported or the file is damaged") from None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 DataPath = tuple[str | int, ...]
+_CUTOFF = 0.6  # how alike (difflib ratio) a choice must be to be suggested
 
 
 class Severity(StrEnum):
@@ -39,14 +40,35 @@ def format_path(path: DataPath) -> str:
     """('shots', 2, 'duration') -> 'shots[2].duration'."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = shorten(part, 40)  # a key of a thousand characters stays short
+            out += f".{name}" if out else name
     return out
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def shorten(text: str, keep: int = 60) -> str:
+    """A long value cut so its message stays one readable line (line and column find the rest); newlines shown."""
+    flat = text.replace("\n", "\\n").replace("\r", "\\r")
+    return flat if len(flat) <= keep else f"{flat[:keep]}... ({len(text):,} characters)"
+
+
+def did_you_mean(word: str, choices: Iterable[str], key: Callable[[str], str] | None = None) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close.
+
+    `key` compares what matters, not how it is written (e.g. model ids without case, separators or date): a choice
+    whose key equals the word's wins, else the closest key; ties go to the first choice.
+    """
+    if key is None:
+        close = difflib.get_close_matches(word, list(choices), n=1, cutoff=_CUTOFF)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    wanted, best, best_score = key(word), None, 0.0
+    for choice in choices:
+        score = 2.0 if key(choice) == wanted else difflib.SequenceMatcher(None, wanted, key(choice)).ratio()
+        if score >= _CUTOFF and score > best_score:
+            best, best_score = choice, score
+    return f" (did you mean '{best}'?)" if best is not None else ""
 
 
 def errors_in(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

@@ -11,27 +11,33 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from orchestrator.errors import StoryboardUnreadable
-from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, format_path
+from orchestrator.storyboard.compose import TooLarge, compose
+from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, format_path, shorten
+from orchestrator.storyboard.limits import DEPTH_MAX
+from orchestrator.storyboard.reading import read_text
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
+_DIGITS_MAX = 1000  # Python refuses to convert much longer numbers; no setting needs more than 20
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars."""
+class _Loader(yaml.CSafeLoader):
+    """libyaml's SafeLoader with YAML 1.2 core-schema scalars."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in {_BOOL, _INT, _FLOAT, _TIMESTAMP}]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
@@ -45,9 +51,8 @@ _Loader.add_implicit_resolver(
 _JSON_AS_YAML = str.maketrans({"\t": " ", "\u0085": " ", "\u2028": " ", "\u2029": " "})
 
 
-@dataclass(frozen=True)
-class Position:
-    """1-based line and column."""
+class Position(NamedTuple):
+    """1-based line and column (a tuple: a 10,000-shot file records about 100,000 of them)."""
 
     line: int
     col: int
@@ -90,25 +95,25 @@ def load_document(path: Path, display: str | None = None) -> Document:
     """Parse a storyboard file; raise StoryboardUnreadable when it is not readable YAML/JSON at all."""
     shown = display if display is not None else str(path)
     source = SourceMap(shown)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"cannot read the storyboard: {reason}")]) from None
+    text = read_text(path, shown)
     problems: list[Diagnostic] = []
     if path.suffix.lower() == ".json":
         return _load_json(path, text, source, problems)
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = _Builder(source, problems).build(node, ()) if node is not None else None
+        node = compose(text, _Loader)
+    except TooLarge as exc:
+        raise StoryboardUnreadable([Diagnostic(shown, exc.line, exc.col, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
-        raise StoryboardUnreadable([_syntax_diagnostic(shown, exc)]) from None
+        raise StoryboardUnreadable([_syntax_diagnostic(shown, text, exc)]) from None
     except yaml.YAMLError as exc:
         raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"YAML syntax: {exc}")]) from None
+    data = _Builder(source, problems).build(node, ()) if node is not None else None
     return _document(path, data, source, problems)
 
 
 def _document(path: Path, data: Any, source: SourceMap, problems: list[Diagnostic]) -> Document:
+    if data is None and problems:  # the whole document was a value that could not be read
+        raise StoryboardUnreadable(problems)
     if not isinstance(data, dict):
         found = "an empty file" if data is None else f"a {type(data).__name__}"
         raise StoryboardUnreadable(
@@ -117,33 +122,102 @@ def _document(path: Path, data: Any, source: SourceMap, problems: list[Diagnosti
     return Document(path, data, source, problems)
 
 
-def _syntax_diagnostic(shown: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+_SYNTAX_HINTS = {
+    "mapping values are not allowed": "a ': ' inside a value starts a new key: put the whole value in quotes",
+    "invalid Unicode character escape code": r"\uD800-\uDFFF alone are halves of a UTF-16 pair, not characters: "
+    r"write the character itself (or \U0001F600 for a code point above FFFF)",
+}
+
+
+def _syntax_diagnostic(shown: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
     if exc.context_mark is not None and exc.context_mark.line + 1 != line:
         what += f" (the construct started on line {exc.context_mark.line + 1})"
-    return Diagnostic(shown, line, col, "", f"YAML syntax: {what}")
+    hint = next((h for problem, h in _SYNTAX_HINTS.items() if problem in what), None)
+    if hint is None and mark is not None and "cannot start any token" in what and _at(text, mark) == "\t":
+        hint = "indent with spaces, not tabs"
+    return Diagnostic(shown, line, col, "", f"YAML syntax: {what}" + (f"; {hint}" if hint else ""))
+
+
+def _at(text: str, mark: yaml.Mark) -> str:
+    """The character at a mark (libyaml's marks carry no buffer)."""
+    lines = text.split("\n", mark.line + 1)
+    return lines[mark.line][mark.column:mark.column + 1] if mark.line < len(lines) else ""
 
 
 def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnostic]) -> Document:
     """JSON is read by json for correctness, then composed as YAML (a JSON superset) for positions only."""
+    # Outside strings a JSON tab is just whitespace, which YAML refuses, and YAML counts U+0085/U+2028/U+2029
+    # as line breaks where JSON and editors do not; YAML also refuses a lone surrogate escape that JSON reads.
+    # Each swap keeps every column in place.
+    as_yaml = _LONE_SURROGATE.sub(r"\\u0020", text.translate(_JSON_AS_YAML))
     try:
-        data = json.loads(text)
+        node = compose(as_yaml, _Loader)
+    except TooLarge as exc:
+        raise StoryboardUnreadable([Diagnostic(source.file, exc.line, exc.col, "", exc.message)]) from None
+    except yaml.YAMLError:
+        node = None  # positions unknown: diagnostics fall back to line 1
+    try:
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise StoryboardUnreadable(
             [Diagnostic(source.file, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
         ) from None
-    # Outside strings a JSON tab is just whitespace, which YAML refuses, and YAML counts U+0085/U+2028/U+2029
-    # as line breaks where JSON and editors do not. Swapping each for one space keeps every column in place.
-    try:
-        node = yaml.compose(text.translate(_JSON_AS_YAML), Loader=_Loader)
-        if node is not None:
-            _Builder(source, problems).build(node, ())
-    except yaml.YAMLError:
-        source.values.clear()  # positions unknown: diagnostics fall back to line 1
-        source.keys.clear()
+    except RecursionError:  # only when the YAML pass could not read the text to find the depth first
+        raise StoryboardUnreadable([Diagnostic(source.file, 1, 1, "", f"nested more than {DEPTH_MAX} levels "
+                                               "deep: is a bracket wrong?")]) from None
+    if node is not None:
+        _Builder(source, []).build(node, ())
+    elif _depth(data) > DEPTH_MAX:
+        raise StoryboardUnreadable([Diagnostic(source.file, 1, 1, "", f"nested more than {DEPTH_MAX} levels deep: "
+                                               "is a bracket wrong?")])
+    problems += _lone_surrogates(data, (), source)
     return _document(path, data, source, problems)
+
+
+_LONE_SURROGATE = re.compile(r"(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+                             r"|(?<![dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _json_int(digits: str) -> int | str:
+    """Python refuses to convert thousands of digits; such a number stays text and is reported where it is."""
+    return int(digits) if len(digits) <= _DIGITS_MAX else digits
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            todo += [(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)]
+    return deepest
+
+
+def _lone_surrogates(data: Any, path: DataPath, source: SourceMap) -> list[Diagnostic]:
+    """A string holding half of a UTF-16 pair (JSON reads "\\ud800" as one) is not text the provider can take:
+    reported where it is, then replaced by U+FFFD so that no later stage trips over it again."""
+    found: list[Diagnostic] = []
+    todo: list[tuple[Any, DataPath]] = [(data, path)]
+    while todo:
+        value, where = todo.pop()
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value)) \
+            if isinstance(value, list) else []
+        for key, item in items:
+            if isinstance(key, str) and _SURROGATE.search(key):
+                found.append(source.diagnostic((*where, key), f"{_LONE}: write the character itself", key=True))
+            if isinstance(item, str) and _SURROGATE.search(item):
+                found.append(source.diagnostic((*where, key), f"{_LONE}: write the character itself"))
+                value[key] = _SURROGATE.sub("\ufffd", item)
+            todo.append((item, (*where, key)))
+    return found
+
+
+_LONE = "holds a lone surrogate escape (\\uD800-\\uDFFF), half of a UTF-16 pair and not a character"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Builder:
@@ -156,7 +230,8 @@ class _Builder:
         self.open: set[int] = set()  # nodes being built: an alias back into one of them is a loop
 
     def build(self, node: Node, path: DataPath) -> Any:
-        self.source.values.setdefault(path, _pos(node))
+        if path not in self.source.values:  # a mapping sets its values' positions itself
+            self.source.values[path] = _pos(node)
         if id(node) in self.open:
             self._problem(node, path, "an alias refers to a node that contains it (a loop)")
             return None
@@ -171,19 +246,26 @@ class _Builder:
             self.open.discard(id(node))
 
     def _scalar(self, node: Node, path: DataPath) -> Any:
+        if node.tag == _STR:  # most values: no constructor needed
+            return node.value
+        if node.tag in {_INT, _FLOAT} and len(node.value) > _DIGITS_MAX:
+            self._problem(node, path, f"{shorten(node.value, 20)} is not a usable number")
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except (ValueError, TypeError, yaml.constructor.ConstructorError) as exc:
-            self._problem(node, path, f"cannot read this value ({node.tag}): {str(exc).splitlines()[0]}")
+        except Exception as exc:  # PyYAML's constructors raise what they meet (`!!int` alone: IndexError)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._problem(node, path, f"cannot read this value as {node.tag.rsplit(':', 1)[-1]}: {shorten(reason)}")
             return None
 
     def _problem(self, node: Node, path: DataPath, message: str) -> None:
         self.problems.append(Diagnostic(self.source.file, *_xy(node), format_path(path), message))
 
     def _mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
-        self.constructor.flatten_mapping(node)  # resolves `<<:` merge keys
+        own = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        merged = self._merged([v for k, v in node.value if k.tag == _MERGE], path)
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        for key_node, value_node in own:
             # Keys are names: keep the text as written (a `null` key is 'null', not Python's 'None').
             key = key_node.value if isinstance(key_node, ScalarNode) else "<a non-scalar key>"
             child = (*path, key)
@@ -197,7 +279,21 @@ class _Builder:
             self.source.keys[child] = _pos(key_node)
             self.source.values[child] = _pos(value_node)
             out[key] = self.build(value_node, child)
-        return out
+        return {**merged, **out}
+
+    def _merged(self, sources: list[Node], path: DataPath) -> dict[str, Any]:
+        """The keys `<<:` merges in: the mapping's own keys win, then earlier sources over later ones (YAML 1.1
+        merge semantics); merged keys are located where their anchor wrote them."""
+        merged: dict[str, Any] = {}
+        for value in sources:
+            for item in value.value if isinstance(value, SequenceNode) else [value]:
+                if not isinstance(item, MappingNode):
+                    self._problem(item, path, "<< merges a mapping (or a list of mappings) into this one")
+                    continue
+                built = self.build(item, path)
+                for key, got in (built or {}).items():
+                    merged.setdefault(key, got)
+        return merged
 
 
 def _xy(node: Node) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import ENDPOINT_PATTERN
-from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, did_you_mean, unique_sorted
+from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, did_you_mean, shorten, unique_sorted
 from orchestrator.storyboard.loader import Document
 from orchestrator.storyboard.schema import NAME_PATTERN, SHOT_ID_PATTERN, Storyboard, allowed_keys
 
@@ -30,7 +30,8 @@ _KINDS = {
 _PATTERNS = {
     ENDPOINT_PATTERN: "an endpoint id: ep- then lowercase letters, digits and '-'",
     SHOT_ID_PATTERN: "a shot id: lowercase letters, digits, '_' and '-', starting with a letter or digit, 1-63 chars",
-    NAME_PATTERN: "a name: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
+    NAME_PATTERN: "a name: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, 1-100 "
+                  "chars (it becomes a file name)",
 }
 
 
@@ -126,12 +127,12 @@ def show(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{shorten(value)}'"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return str(value)
+    return shorten(str(value))
 
 
 def _diagnostic(doc: Document, err: ErrorDetails) -> Diagnostic:
@@ -156,7 +157,9 @@ def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback
     if kind == "literal_error":
         return f"{show(value)} is not allowed (expected {ctx['expected']})"
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{show(value)} is not a string (quote it: '{value}')"
+        return f"{show(value)} is not a string (quote it: '{shorten(str(value))}')"
+    if isinstance(value, str) and (unquoted := _unquoted(kind, value)) is not None:
+        return f"{show(value)} is a string: write {unquoted} without quotes"
     if kind in _KINDS:
         return f"{show(value)} is not {_KINDS[kind]}"
     if kind == "string_pattern_mismatch":
@@ -168,7 +171,27 @@ def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback
         return f"{show(value)} is not allowed (must be {words} {_number(ctx[key])})"
     if kind in {"too_short", "string_too_short"}:
         return "must not be empty"
+    if kind == "string_too_long":
+        why = "; the provider reads about 500 Chinese characters or 1000 English words" if loc[-1] == "prompt" else ""
+        return f"{len(value):,} characters; at most {ctx['max_length']:,}{why}"
+    if kind == "too_long":
+        return f"{ctx.get('actual_length', len(value) if hasattr(value, '__len__') else '?'):,} items; at most " \
+            f"{ctx['max_length']:,}"
     return f"{show(value)}: {fallback}"
+
+
+_WHOLE = re.compile(r"[-+]?[0-9]+")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_UNQUOTED = {"int_type": _WHOLE, "int_from_float": _WHOLE, "float_type": _DECIMAL,
+             "bool_type": re.compile(r"true|false", re.IGNORECASE)}
+
+
+def _unquoted(kind: str, value: str) -> str | None:
+    """How a quoted value is written so that it has the kind the field wants ('8' -> 8), or None when it cannot be."""
+    pattern, text = _UNQUOTED.get(kind), value.strip()
+    if pattern is None or len(text) > 40 or not pattern.fullmatch(text):
+        return None
+    return text.lower() if kind == "bool_type" else text
 
 
 def _number(value: Any) -> str:

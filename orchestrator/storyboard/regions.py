@@ -4,6 +4,8 @@ and a budget in the wrong currency (orchestrator.profiles). Every problem names 
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,7 @@ from orchestrator.storyboard.diagnostics import DataPath, did_you_mean
 from orchestrator.storyboard.schema import Storyboard
 
 if TYPE_CHECKING:  # rules.py uses the messages below
-    from orchestrator.storyboard.rules import RuleContext
+    from orchestrator.storyboard.context import RuleContext
 
 
 def model_ids(storyboard: Storyboard) -> Iterator[str]:
@@ -39,9 +41,43 @@ def wrong_region(model_id: str, model: ModelSpec, choice: RegionChoice) -> str |
 
 
 def unknown_model(model_id: str, choice: RegionChoice) -> str:
-    """The message for an id no region knows, with the ids of the run's region."""
+    """The message for an id no region knows: the run's region's id it most likely means, or where the list is."""
     known = CATALOGS[choice.region]
-    return f"'{model_id}' is not a known model{did_you_mean(model_id, MODELS)} (known: {', '.join(known)})"
+    wanted = _version(model_key(model_id))
+    alike = [i for i in known if _version(model_key(i)) == wanted] if wanted else list(known)
+    guess = did_you_mean(model_id, alike, key=model_key)
+    if guess:
+        return f"'{model_id}' is not a known model{guess}"
+    return f"'{model_id}' is not a known model of {choice.profile.label}: run orchestrator models for the list"
+
+
+_BRANDS = ("dreamina", "doubao", "seedance", "bytedance")  # words before the version that name no one model
+_BRAND_ALIKE = 0.75  # how alike (difflib ratio) a word must be to count as a brand: seedence, dremina, doubau
+_DATE_DIGITS = range(6, 9)  # 260128, or 20260128
+
+
+def model_key(model_id: str) -> str:
+    """What tells the models apart, however an id is written: version and variant, e.g. '2-0-fast' for
+    dreamina-seedance-2-0-fast-260128, doubao-seedance-2-0-fast, `Seedance 2.0 Fast` and `seedence_2_0_fast`.
+
+    Lowercase words and numbers (so '.', '_', ' ' and case do not matter); no date suffix; no brand or region
+    prefix, misspelt or not; a version written 2 or 20 is 2-0."""
+    tokens: list[str] = re.findall(r"[a-z]+|[0-9]+", model_id.lower())
+    if tokens and tokens[-1].isdigit() and len(tokens[-1]) in _DATE_DIGITS:
+        tokens.pop()
+    while tokens and tokens[0].isalpha() and max(
+            difflib.SequenceMatcher(None, tokens[0], brand).ratio() for brand in _BRANDS) >= _BRAND_ALIKE:
+        tokens.pop(0)
+    if tokens and tokens[0].isdigit() and len(tokens[0]) == 2:
+        tokens[:1] = list(tokens[0])
+    if tokens and tokens[0].isdigit() and not (len(tokens) > 1 and tokens[1].isdigit()):
+        tokens.insert(1, "0")
+    return "-".join(tokens)
+
+
+def _version(key: str) -> tuple[str, ...]:
+    """The numbers of a model key: ('2', '0') for '2-0-fast'."""
+    return tuple(part for part in key.split("-") if part.isdigit())
 
 
 def undeclared_endpoint(endpoint: str, choice: RegionChoice) -> str:

@@ -1,84 +1,41 @@
 """The provider's rules for one resolved shot (seedance-api.md §2, §3.3, §3.4), checked before anything is sent.
 
 Each problem is reported where the user can fix it: at the shot's own key, or at `defaults` when the value
-came from there.
+came from there, once per problem, naming the shots that inherit the value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
+import re
+from collections.abc import Iterable
 
 from orchestrator import models as m
 from orchestrator.models import RETIRED_MODELS, ModelSpec
-from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
-from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity
-from orchestrator.storyboard.loader import SourceMap
-from orchestrator.storyboard.media import MediaInfo, MediaKind, inspect_media, is_remote, remote_is_complete
+from orchestrator.storyboard.assets import check_media, inline_size
+from orchestrator.storyboard.context import RuleContext, shot_names
+from orchestrator.storyboard.diagnostics import DataPath
+from orchestrator.storyboard.limits import PROMPT_CJK_CHARS_RECOMMENDED, PROMPT_WORDS_RECOMMENDED
 from orchestrator.storyboard.resolve import ShotSpec
-
-_PROMPT_WORDS_MAX = 1000  # the provider's recommendation for English prompts
-
-
-@dataclass
-class RuleContext:
-    """What every rule needs besides the shot: where things are, where files live, today's date, the region."""
-
-    source: SourceMap
-    base_dir: Path
-    today: date
-    problems: list[Diagnostic] = field(default_factory=list)
-    region: RegionChoice = DEFAULT_REGION
-    endpoints: Mapping[str, str] = field(default_factory=dict)  # the storyboard's endpoints section
-
-    def error(self, path: DataPath, message: str, *, key: bool = False) -> None:
-        """Record an error at `path`."""
-        self.problems.append(self.source.diagnostic(path, message, key=key))
-
-    def warn(self, path: DataPath, message: str) -> None:
-        """Record a warning at `path`."""
-        self.problems.append(self.source.diagnostic(path, message, severity=Severity.WARNING))
-
-    def local_file(self, path: DataPath, raw: str, kind: MediaKind) -> tuple[Path, MediaInfo] | None:
-        """Resolve and read a media reference; report why it is unusable, or return None for remote ones."""
-        if raw.startswith(("http://", "data:")):
-            self.error(path, f"'{raw[:40]}' is not accepted: give a file path, an https:// URL or an asset:// id")
-            return None
-        if is_remote(raw):
-            if not remote_is_complete(raw):
-                self.error(path, f"'{raw}' is missing the host or asset id")
-            return None
-        try:
-            file = (self.base_dir / raw).resolve()
-            found = file.is_file()
-        except (OSError, ValueError, RuntimeError) as exc:  # NUL in the path, symlink loops
-            self.error(path, f"'{raw}' is not a usable file path ({exc})")
-            return None
-        if not found:
-            self.error(path, f"file not found: {raw}" + ("" if Path(raw).is_absolute() else f" (looked in {file})"))
-            return None
-        info = inspect_media(file, kind)
-        if info.problem:
-            self.error(path, f"{raw}: {info.problem}")
-            return None
-        return file, info
 
 
 def check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> None:
     """Check one shot against every rule; problems go to ctx."""
+    with ctx.checking(spec):
+        _check_shot(spec, parent, ctx)
+
+
+def _check_shot(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> None:
     model = _check_model(spec, ctx)
     if model is not None:
         _check_settings(spec, model, ctx)
         _check_modes(spec, model, ctx)
     _check_chain(spec, parent, ctx)
     _check_prompt(spec, ctx)
-    body = _check_media(spec, model, ctx)
+    body = check_media(spec, model, ctx)
     if parent is not None and parent.model is not None and parent.resolution in parent.model.resolutions:
         width, height = m.largest_size(parent.model, str(parent.resolution))
-        body += _b64(width * height * 3)  # worst case for the parent's frame sent inline as PNG
+        body += inline_size(width * height * 3)  # worst case for the parent's frame sent inline as PNG
     if body > m.REQUEST_MAX_BYTES:
         ctx.error(spec.path, f"the request body would be about {body / 1e6:.0f} MB, over the provider's 64 MB limit")
 
@@ -157,9 +114,9 @@ def check_sound(specs: Iterable[ShotSpec], ctx: RuleContext) -> None:
     for where, group in groups.items():
         first = group[0]
         assert first.model is not None
-        names = ", ".join(f"'{s.id}'" for s in group)
+        names = shot_names({s.index: s.id for s in group})
         reasons = "; ".join(dict.fromkeys(str(s.sound_unused) for s in group))
-        ctx.warn(where, f"true, but no film keeps the sound of shot{'s' if len(group) > 1 else ''} {names} "
+        ctx.warn(where, f"true, but no film keeps the sound of {names} "
                  f"({reasons}): it is paid for and thrown away ({_sound_cost(first, first.model, ctx)}); remove "
                  "the line and it is not asked for")
 
@@ -230,92 +187,36 @@ def _check_chain(spec: ShotSpec, parent: ShotSpec | None, ctx: RuleContext) -> N
                   "parent's last frame")
     if parent is None:
         return
+    # Defaults never set a chained shot's resolution or ratio (resolve.py): the line to remove is the shot's own.
     if "resolution" in spec.origins and spec.resolution != parent.resolution:
         ctx.error(spec.where("resolution"), f"{spec.resolution} differs from parent '{parent.id}' "
-                  f"({parent.resolution}): a chained shot keeps its parent's resolution")
+                  f"({parent.resolution}): remove the line; a chained shot keeps its parent's resolution")
     if "ratio" in spec.origins and spec.ratio not in {m.ADAPTIVE, parent.ratio}:
-        allowed = "only adaptive: the parent's ratio is decided by the provider" if parent.ratio == m.ADAPTIVE \
-            else f"its ratio '{parent.ratio}', or adaptive"
-        ctx.error(spec.where("ratio"), f"'{spec.ratio}' is not allowed after '{parent.id}' ({allowed})")
+        parents = "adaptive" if parent.ratio == m.ADAPTIVE else f"'{parent.ratio}'"
+        ctx.error(spec.where("ratio"), f"'{spec.ratio}' is not allowed after '{parent.id}' (its ratio is "
+                  f"{parents}): remove the line; a chained shot takes its parent's ratio")
 
 
 def _check_prompt(spec: ShotSpec, ctx: RuleContext) -> None:
     prompt = (spec.shot.prompt or "").strip()
     if not prompt and not spec.has_first_frame and not spec.uses_references:
         ctx.error((*spec.path, "prompt"), "required for a text-to-video shot (no first frame or references)")
-    elif len(prompt.split()) > _PROMPT_WORDS_MAX:
-        ctx.warn((*spec.path, "prompt"), f"{len(prompt.split())} words; the provider recommends at most "
-                 f"{_PROMPT_WORDS_MAX}")
-
-
-def _check_media(spec: ShotSpec, model: ModelSpec | None, ctx: RuleContext) -> int:
-    body = len((spec.shot.prompt or "").encode()) + 4096
-    audio_seconds = 0.0
-    for path, raw, kind in _media_of(spec):
-        found = ctx.local_file(path, raw, kind)
-        if found is None:
-            continue
-        _, info = found
-        if kind is MediaKind.IMAGE:
-            _check_image(path, raw, info, model, ctx)
-        elif kind is MediaKind.VIDEO:
-            ctx.error(path, f"{raw}: the provider fetches reference videos only from https:// or asset:// URLs; "
-                      "upload the file and give its URL")
-            continue
-        else:
-            audio_seconds += _check_audio(path, raw, info, model, ctx)
-        body += _b64(info.size_bytes)
-    if model is not None and audio_seconds > model.references.audio_seconds_total:
-        ctx.error((*spec.path, "references", "audios"), f"{audio_seconds:.1f} s of reference audio; at most "
-                  f"{model.references.audio_seconds_total:g} s in all")
-    return body
-
-
-def _media_of(spec: ShotSpec) -> list[tuple[DataPath, str, MediaKind]]:
-    shot, base = spec.shot, spec.path
-    found: list[tuple[DataPath, str, MediaKind]] = []
-    if shot.first_frame is not None:
-        found.append(((*base, "first_frame"), shot.first_frame, MediaKind.IMAGE))
-    if shot.last_frame is not None:
-        found.append(((*base, "last_frame"), shot.last_frame, MediaKind.IMAGE))
-    if shot.references is not None:
-        for kind, items in ((MediaKind.IMAGE, shot.references.images), (MediaKind.VIDEO, shot.references.videos),
-                            (MediaKind.AUDIO, shot.references.audios)):
-            found += [((*base, "references", f"{kind.value}s", i), raw, kind) for i, raw in enumerate(items)]
-    return found
-
-
-def _check_image(path: DataPath, raw: str, info: MediaInfo, model: ModelSpec | None, ctx: RuleContext) -> None:
-    formats = model.image_formats if model else m.HEIF_IMAGE_FORMATS
-    if info.format not in formats:
-        ctx.error(path, f"{raw}: {info.format} images are not accepted ({', '.join(sorted(formats))})")
-    if info.size_bytes >= m.IMAGE_MAX_BYTES:
-        ctx.error(path, f"{raw}: {info.size_bytes / 1e6:.1f} MB is too large (under 30 MB)")
-    if info.width is None or info.height is None:
         return
-    size = f"{info.width}x{info.height} px"
-    if min(info.width, info.height) <= m.IMAGE_MIN_SIDE_PX:
-        ctx.error(path, f"{raw}: {size} is too small (each side more than {m.IMAGE_MIN_SIDE_PX} px)")
-    if max(info.width, info.height) >= m.IMAGE_MAX_SIDE_PX:
-        ctx.error(path, f"{raw}: {size} is too large (each side less than {m.IMAGE_MAX_SIDE_PX} px)")
-    aspect = info.width / info.height
-    if not m.IMAGE_MIN_ASPECT <= aspect <= m.IMAGE_MAX_ASPECT:
-        ctx.error(path, f"{raw}: aspect ratio {aspect:.2f} ({size}) is outside "
-                  f"{m.IMAGE_MIN_ASPECT}..{m.IMAGE_MAX_ASPECT}")
+    cjk, words = prompt_length(prompt)
+    if cjk / PROMPT_CJK_CHARS_RECOMMENDED + words / PROMPT_WORDS_RECOMMENDED > 1:
+        counted = f"{cjk:,} CJK characters and {words:,} words" if cjk else f"{words:,} words"
+        ctx.warn((*spec.path, "prompt"), f"{counted}; the provider recommends at most "
+                 f"{PROMPT_CJK_CHARS_RECOMMENDED} Chinese characters or {PROMPT_WORDS_RECOMMENDED} English words "
+                 "(each CJK character counts as one, like a word): shorten it, or the model may ignore the end")
 
 
-def _check_audio(path: DataPath, raw: str, info: MediaInfo, model: ModelSpec | None, ctx: RuleContext) -> float:
-    if info.format not in m.AUDIO_FORMATS:
-        ctx.error(path, f"{raw}: {info.format} audio is not accepted (mp3, wav)")
-    if info.size_bytes > m.AUDIO_MAX_BYTES:
-        ctx.error(path, f"{raw}: {info.size_bytes / 1e6:.1f} MB is too large (at most 15 MB)")
-    seconds = info.seconds or 0.0
-    if model is not None:
-        low, high = model.references.audio_seconds_each
-        if not low <= seconds <= high:
-            ctx.error(path, f"{raw}: {seconds:.1f} s is not allowed ({low:g}..{high:g} s)")
-    return seconds
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]")
 
 
-def _b64(size: int) -> int:
-    return (size + 2) // 3 * 4 + 32
+def prompt_length(prompt: str) -> tuple[int, int]:
+    """(CJK characters, other words): the provider counts Chinese, Japanese and Korean text by the character,
+    where a space-separated count would see one 'word' in a whole sentence."""
+    cjk = len(_CJK.findall(prompt))
+    return cjk, len(_CJK.sub(" ", prompt).split())
+
+

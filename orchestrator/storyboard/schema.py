@@ -19,17 +19,21 @@ from orchestrator.models import (
     SEED_MIN,
 )
 from orchestrator.profiles import ENDPOINT_PATTERN
+from orchestrator.storyboard.limits import PROMPT_CHARS_MAX, TEXT_CHARS_MAX
 
 SCHEMA_VERSION = 1
 SHOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"  # a file name on every common filesystem (limits.py)
 
 Resolution = Literal["480p", "720p", "1080p", "4k"]
 Ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]
 ShotId = Annotated[str, StringConstraints(pattern=SHOT_ID_PATTERN)]
 OutputName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 EndpointId = Annotated[str, StringConstraints(pattern=ENDPOINT_PATTERN)]
-MediaSource = Annotated[str, StringConstraints(min_length=1)]
+MediaSource = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_CHARS_MAX)]  # also any non-empty id
+Text = Annotated[str, StringConstraints(max_length=TEXT_CHARS_MAX)]
+Prompt = Annotated[str, StringConstraints(max_length=PROMPT_CHARS_MAX)]
+_REFERENCES_MAX = 100  # per kind; the provider takes at most 9 images (30 on 2.5): a bound on what is checked
 
 
 class _Strict(BaseModel):
@@ -39,7 +43,7 @@ class _Strict(BaseModel):
 class GenerationParams(_Strict):
     """Parameters sent to the provider; in `defaults` or on a shot (the shot wins)."""
 
-    model: str | None = Field(None, description="Model ID, e.g. dreamina-seedance-2-0-260128, or an ep-... endpoint")
+    model: Text | None = Field(None, description="Model ID, e.g. dreamina-seedance-2-0-260128, or an ep-... endpoint")
     resolution: Resolution | None = None
     ratio: Ratio | None = Field(None, description="Quote it in YAML: \"16:9\". Chained shots default to adaptive.")
     duration: int | None = Field(None, description="Whole seconds; range depends on the model; -1 = model decides")
@@ -63,9 +67,9 @@ class Defaults(GenerationParams):
 class References(_Strict):
     """Multimodal reference media (2.x models): files or https:// / asset:// URLs."""
 
-    images: list[MediaSource] = Field(default_factory=list)
-    videos: list[MediaSource] = Field(default_factory=list)
-    audios: list[MediaSource] = Field(default_factory=list)
+    images: list[MediaSource] = Field(default_factory=list, max_length=_REFERENCES_MAX)
+    videos: list[MediaSource] = Field(default_factory=list, max_length=_REFERENCES_MAX)
+    audios: list[MediaSource] = Field(default_factory=list, max_length=_REFERENCES_MAX)
 
     def count(self) -> int:
         """Number of reference items of every kind."""
@@ -76,11 +80,11 @@ class Shot(GenerationParams):
     """One generation task: a prompt, its settings, and how it starts (image, parent's last frame, or nothing)."""
 
     id: ShotId
-    prompt: str | None = None
+    prompt: Prompt | None = None
     first_frame: MediaSource | None = Field(None, description="Image file or https:// URL; not with `after`")
     last_frame: MediaSource | None = Field(None, description="Keyframe the shot ends on (first+last frame mode)")
     references: References | None = None
-    after: str | None = Field(None, description="Parent shot: this shot starts on its parent's last frame")
+    after: Text | None = Field(None, description="Parent shot: this shot starts on its parent's last frame")
     handoff: Literal["first_frame", "reference"] | None = Field(
         None, description="How the parent's last frame is sent: as first_frame (default) or reference image 1"
     )
@@ -109,11 +113,11 @@ class Storyboard(_Strict):
     )
     defaults: Defaults = Field(default_factory=Defaults)
     shots: list[Shot] = Field(min_length=1)
-    outputs: dict[OutputName, Annotated[list[str], Field(min_length=1)]] | None = Field(
+    outputs: dict[OutputName, Annotated[list[Text], Field(min_length=1)]] | None = Field(
         None, description="Films to assemble: name -> shot ids in order; default {main: every shot in file order}"
     )
     assembly: Assembly = Field(default_factory=Assembly)
-    endpoints: dict[EndpointId, Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+    endpoints: dict[EndpointId, MediaSource] | None = Field(
         None, description="Endpoint ids (ep-...) shots may use as `model`, each with the model id it serves"
     )
     budget_usd: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in USD (BytePlus)")

@@ -7,18 +7,25 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import networkx as nx
-
 from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
-from orchestrator.storyboard.diagnostics import Diagnostic, Severity, errors_in, unique_sorted
-from orchestrator.storyboard.graph import ShotGraph, in_cycles, parents_first, shot_graph, structure_problems
-from orchestrator.storyboard.loader import load_document
+from orchestrator.storyboard.context import RuleContext
+from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, errors_in, unique_sorted
+from orchestrator.storyboard.graph import (
+    ShotGraph,
+    in_cycles,
+    parents_first,
+    shot_graph,
+    structure_problems,
+    with_ancestors,
+)
+from orchestrator.storyboard.limits import NAME_CHARS_MAX, SHOTS_MAX, reserved_name
+from orchestrator.storyboard.loader import Document, load_document
 from orchestrator.storyboard.media import MediaKind
 from orchestrator.storyboard.parse import parse_storyboard
 from orchestrator.storyboard.resolve import ShotSpec, resolve_shots
-from orchestrator.storyboard.rules import RuleContext, check_shot, check_sound
+from orchestrator.storyboard.rules import check_shot, check_sound
 from orchestrator.storyboard.schema import Storyboard
 
 
@@ -51,6 +58,7 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
     """Load and check a storyboard; raise StoryboardInvalid listing every error (and warning) found. `region` is the
     user's choice (orchestrator.profiles.chosen_region); None leaves it to the storyboard's model ids."""
     doc = load_document(path, display)
+    _check_shot_count(doc)
     parsed = parse_storyboard(doc)
     storyboard = parsed.storyboard
     graph = shot_graph(storyboard)
@@ -61,7 +69,8 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
                       endpoints=storyboard.endpoints or {})
     regions.check_endpoints(storyboard, ctx)
     regions.check_budget(storyboard, ctx)
-    unchecked = set(parsed.stub_shots) | {i for i, s in enumerate(storyboard.shots) if s.id in in_cycles(graph)}
+    cyclic = in_cycles(graph)
+    unchecked = set(parsed.stub_shots) | {i for i, s in enumerate(storyboard.shots) if s.id in cyclic}
     if parsed.shots_checkable:
         _check_defaults(storyboard, ctx)
         for index, spec in specs.items():
@@ -73,6 +82,7 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
         _check_assembly(storyboard, ctx)
     if parsed.outputs_complete:
         _check_unused(storyboard, graph, ctx)
+    _check_file_names(storyboard, ctx)
     problems = unique_sorted([*problems, *ctx.problems])
     if errors_in(problems):
         raise StoryboardInvalid(problems)
@@ -99,16 +109,35 @@ def _check_defaults(storyboard: Storyboard, ctx: RuleContext) -> None:
 
 
 def run_name(path: Path) -> str:
-    """Default run name from the file name: lowercase, other characters folded to '-'."""
-    name = re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._")
-    return name or "storyboard"
+    """Default run name from the file name: lowercase, other characters folded to '-', a usable folder name."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower())[:NAME_CHARS_MAX - 4].strip("-._")
+    return f"{name}-run" if reserved_name(name) else name or "storyboard"
+
+
+def _check_shot_count(doc: Document) -> None:
+    shots = doc.data.get("shots")
+    if isinstance(shots, list) and len(shots) > SHOTS_MAX:
+        raise StoryboardInvalid([doc.source.diagnostic(("shots",), f"{len(shots):,} shots; a storyboard holds at "
+                                                       f"most {SHOTS_MAX:,}: split it into several files")])
+
+
+def _check_file_names(storyboard: Storyboard, ctx: RuleContext) -> None:
+    """Names that become files and folders must be usable on every common filesystem, Windows' too."""
+    named: list[tuple[DataPath, str, bool]] = [(("name",), storyboard.name, False)] if storyboard.name else []
+    named += [(("outputs", name), name, True) for name in storyboard.outputs or {}]
+    named += [(("shots", i, "id"), shot.id, False) for i, shot in enumerate(storyboard.shots)]
+    for where, name, key in named:
+        if reserved_name(name):
+            why = "ends with '.', which Windows drops" if name.endswith(".") else \
+                f"'{name.split('.')[0]}' is a device name on Windows"
+            ctx.error(where, f"'{name}' cannot be a file or folder name ({why}): choose another name", key=key)
 
 
 def _check_unused(storyboard: Storyboard, graph: ShotGraph, ctx: RuleContext) -> None:
     if storyboard.outputs is None:
         return
     used = {shot for entries in storyboard.outputs.values() for shot in entries if shot in graph}
-    needed = used | {parent for shot in used for parent in nx.ancestors(graph, shot)}
+    needed = with_ancestors(graph, used)
     for index, shot in enumerate(storyboard.shots):
         if shot.id not in needed:
             ctx.warn(("shots", index, "id"), f"'{shot.id}' is in no output and no output needs it: it would be "

@@ -153,7 +153,7 @@ def test_usage_errors_exit_2() -> None:
 def test_missing_storyboard_is_one_line(tmp_path: Path) -> None:
     result = run_cli("plan", tmp_path / "nope.yaml")
     assert result.code == 2
-    assert result.stderr == f"{tmp_path / 'nope.yaml'}:1:1: cannot read the storyboard: No such file or directory\n"
+    assert result.stderr == f"{tmp_path / 'nope.yaml'}:1:1: cannot read the storyboard: file not found\n"
 
 
 def test_installed_command_and_python_m_work() -> None:

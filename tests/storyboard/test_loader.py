@@ -65,7 +65,7 @@ def test_unreadable_files_name_the_line(tmp_path: Path, name: str, text: str, li
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(StoryboardUnreadable, match="No such file"):
+    with pytest.raises(StoryboardUnreadable, match="file not found"):
         load_document(tmp_path / "nope.yaml")
 
 
