@@ -26,10 +26,11 @@ def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_r
     made, wanted = resume.split("|")[2].strip(), resume.split("|")[3].split(":")[-1].strip()
     assert made == wanted
     assert float(rows["scale: peak RSS (MB)"].split()[0]) < 300  # median (min-max)
-    assert len(rows) == 11
+    assert len(rows) == 14
     verdicts = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in done.stdout.splitlines()
                 if line.startswith("| ") and not line.startswith("| row")}
     assert verdicts["duplicate creates"] == verdicts["provider calls by rerunning a finished storyboard"] == "met"
     assert verdicts["duplicate creates, every provider behaviour at once"] == "met"
+    assert verdicts["validation: alias bomb / 500-deep nesting refused (s)"] == "met"
     overhead = next(v for name, v in verdicts.items() if name.startswith("critical-path overhead"))
     assert overhead == "met" or (overhead.startswith("missed by ") and ": " in overhead)  # by how much, and why
