@@ -166,19 +166,27 @@ def test_cancel_on_the_default_backend_finds_the_queued_tasks_of_an_interrupted_
     run_dir = out / "faults"
     default_backend.config["queue_seconds"] = 10.0**9  # nothing leaves the queue in this test's lifetime
 
+    returned = threading.Event()
+
     def interrupt_once_submitted() -> None:  # Ctrl-C, as a user would press it
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if (run_dir / "journal.sqlite").is_file() and any(r["task_id"] for r in takes(run_dir)):
                 break
             time.sleep(0.05)
-        # Pressed even when nothing was submitted in time (a loaded machine): the test then fails on its
-        # assertions instead of waiting forever on a task that never leaves the queue.
-        _thread.interrupt_main()
+        # Pressed even when nothing was submitted in time, so a loaded machine fails the test instead of waiting
+        # forever on a task that never leaves the queue; and pressed again, as a user would, should one press be
+        # lost (once in a while, on a loaded machine, one is; why is not yet known).
+        while not returned.is_set():
+            _thread.interrupt_main()
+            returned.wait(10)
 
     watcher = threading.Thread(target=interrupt_once_submitted, daemon=True)
     watcher.start()
-    interrupted = cli(storyboard, out)
+    try:
+        interrupted = cli(storyboard, out)
+    finally:
+        returned.set()
     watcher.join()
     (task_id,) = [str(r["task_id"]) for r in takes(run_dir)]
     cancelled = run_cli("cancel", storyboard, "--out", out)
