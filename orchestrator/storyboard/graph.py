@@ -28,21 +28,24 @@ def shot_graph(storyboard: Storyboard) -> ShotGraph:
     return graph
 
 
-def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceMap) -> list[Diagnostic]:
-    """Duplicate ids, unknown parents, cycles and output entries that name no shot."""
+def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceMap,
+                       cyclic: set[str]) -> list[Diagnostic]:
+    """Duplicate ids, unknown parents, cycles (`cyclic`: in_cycles of the graph) and output entries that name no
+    shot."""
     problems: list[Diagnostic] = []
     first_index: dict[str, int] = {}
     ids = [s.id for s in storyboard.shots]
+    known = set(ids)  # a parent named before its shot is looked up once per shot: a list would be quadratic
     for index, shot in enumerate(storyboard.shots):
         if shot.id in first_index:
             where = f"shots[{first_index[shot.id]}]"
             problems.append(source.diagnostic(("shots", index, "id"), f"duplicate shot id '{shot.id}' (also {where})"))
         first_index.setdefault(shot.id, index)
-        if shot.after is not None and shot.after not in first_index and shot.after not in ids:
+        if shot.after is not None and shot.after not in known:
             problems.append(source.diagnostic(
                 ("shots", index, "after"), f"'{shot.after}' names no shot{did_you_mean(shot.after, ids)}"
             ))
-    for cycle in _cycles(graph):
+    for cycle in _cycles(graph, cyclic):
         index = min(graph.nodes[n]["index"] for n in cycle)
         start = cycle.index(storyboard.shots[index].id)
         loop = [*cycle[start:], *cycle[:start]]
@@ -57,9 +60,9 @@ def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceM
     return problems
 
 
-def _cycles(graph: ShotGraph) -> list[list[str]]:
+def _cycles(graph: ShotGraph, cyclic: set[str]) -> list[list[str]]:
     # Only the shots caught in cycles are searched: on the whole graph, simple_cycles costs seconds at 10,000 shots.
-    return [list(c) for c in nx.simple_cycles(graph.subgraph(in_cycles(graph)))]
+    return [list(c) for c in nx.simple_cycles(graph.subgraph(cyclic))]
 
 
 def in_cycles(graph: ShotGraph) -> set[str]:
@@ -93,9 +96,9 @@ def with_ancestors(graph: ShotGraph, shots: set[str]) -> set[str]:
     return seen
 
 
-def parents_first(storyboard: Storyboard, graph: ShotGraph) -> list[int]:
-    """Shot indices with every parent before its children, else in file order; shots caught in cycles come last."""
-    cyclic = in_cycles(graph)
+def parents_first(storyboard: Storyboard, graph: ShotGraph, cyclic: set[str]) -> list[int]:
+    """Shot indices with every parent before its children, else in file order; shots caught in cycles (`cyclic`)
+    come last."""
     index = {node: graph.nodes[node]["index"] for node in graph if node not in cyclic}
     waiting = {node: sum(1 for p in graph.pred[node] if p not in cyclic) for node in index}
     ready = [(i, node) for node, i in index.items() if waiting[node] == 0]

@@ -175,8 +175,7 @@ def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback
         why = "; the provider reads about 500 Chinese characters or 1000 English words" if loc[-1] == "prompt" else ""
         return f"{len(value):,} characters; at most {ctx['max_length']:,}{why}"
     if kind == "too_long":
-        return f"{ctx.get('actual_length', len(value) if hasattr(value, '__len__') else '?'):,} items; at most " \
-            f"{ctx['max_length']:,}"
+        return f"{ctx['actual_length']:,} items; at most {ctx['max_length']:,}"
     return f"{show(value)}: {fallback}"
 
 

@@ -62,14 +62,14 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
     parsed = parse_storyboard(doc)
     storyboard = parsed.storyboard
     graph = shot_graph(storyboard)
-    problems = [*parsed.problems, *structure_problems(storyboard, graph, doc.source)]
-    specs = resolve_shots(storyboard, parents_first(storyboard, graph))
+    cyclic = in_cycles(graph)
+    problems = [*parsed.problems, *structure_problems(storyboard, graph, doc.source, cyclic)]
+    specs = resolve_shots(storyboard, parents_first(storyboard, graph, cyclic))
     choice = regions.storyboard_region(storyboard, region)
     ctx = RuleContext(doc.source, path.parent, today or date.today(), region=choice,
                       endpoints=storyboard.endpoints or {})
     regions.check_endpoints(storyboard, ctx)
     regions.check_budget(storyboard, ctx)
-    cyclic = in_cycles(graph)
     unchecked = set(parsed.stub_shots) | {i for i, s in enumerate(storyboard.shots) if s.id in cyclic}
     if parsed.shots_checkable:
         _check_defaults(storyboard, ctx)
