@@ -241,10 +241,16 @@ def test_ctrl_c_exits_130_with_one_line_then_the_run_resumes(sim: SimulatorServe
                                                               children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")
     out = tmp_path / "runs"
+    # The first status poll hangs, so the press lands while `pick` is the only task made, however loaded the machine:
+    # the chain cannot go on before the run learns that `pick` is done. It also presses Ctrl-C inside a blocked call.
+    sim.arm(CallFault(endpoint="get", kind="stall", stall_seconds=STALL_S))
     child = start(children, storyboard, out, sim.base_url)
 
     submitted = child.wait_event({"submitted"})
     assert submitted is not None, child.stderr
+    deadline = time.monotonic() + TARGET_WAIT_S
+    while sim.stats()["faults"] and time.monotonic() < deadline:  # pressed inside the hanging poll, not before it
+        time.sleep(0.01)
     code = child.interrupt()
     journaled = _journal_task_ids(out / "tea-ad")
 
