@@ -46,10 +46,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-if TYPE_CHECKING:
-    from orchestrator.storyboard.diagnostics import Diagnostic
+from orchestrator.storyboard.diagnostics import Diagnostic, render_all
 
 
 class OrchestratorError(Exception):
@@ -69,7 +68,7 @@ class StoryboardInvalid(InputError):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = list(diagnostics)
-        super().__init__("\n".join(d.render() for d in self.diagnostics))
+        super().__init__("\n".join(render_all(self.diagnostics)))
 
 
 class StoryboardUnreadable(StoryboardInvalid):

@@ -23,6 +23,7 @@ from orchestrator.engine.run import RunOptions, check_budget, open_journal, prep
 from orchestrator.engine.rundir import run_dir_for
 from orchestrator.errors import ConfigError, OrchestratorError, RunDirUnusable, StoryboardInvalid
 from orchestrator.profiles import Region
+from orchestrator.storyboard.diagnostics import printable
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(exc: OrchestratorError) -> NoReturn:
-    sys.stderr.write(f"orchestrator: {exc}\n")
+    sys.stderr.write(f"orchestrator: {printable(str(exc))}\n")
     sys.exit(exc.exit_code)
 
 

@@ -24,7 +24,7 @@ from orchestrator.engine.inspect import RunStatus
 from orchestrator.engine.plan import Plan
 from orchestrator.models import MODELS
 from orchestrator.profiles import CURRENCIES, money_keys
-from orchestrator.storyboard.diagnostics import Diagnostic
+from orchestrator.storyboard.diagnostics import Diagnostic, render_all
 from orchestrator.storyboard.graph import ShotGraph
 
 DEFAULT_WIDTH = 100  # piped output without COLUMNS: what a log, a pager or a review tool shows whole
@@ -200,8 +200,8 @@ def _path_lines(path: str, width: int) -> str:
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     """One line per diagnostic on stderr, plain text (paths like shots[2] are not markup)."""
-    for d in diagnostics:
-        sys.stderr.write(d.render() + "\n")
+    for line in render_all(list(diagnostics)):
+        sys.stderr.write(line + "\n")
 
 
 def plan_json(plan: Plan, decisions: Decisions | None = None) -> str:

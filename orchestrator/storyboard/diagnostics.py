@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from orchestrator.storyboard.limits import PROBLEMS_SHOWN
+
 DataPath = tuple[str | int, ...]
 _CUTOFF = 0.6  # how alike (difflib ratio) a choice must be to be suggested
+_SHOWN = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Characters a terminal would act on rather than show: controls, line and paragraph separators, and the
+# bidirectional overrides that can make a line read differently from what it holds.
+_HIDDEN = {"Cc", "Zl", "Zp"}
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class Severity(StrEnum):
@@ -33,7 +41,35 @@ class Diagnostic:
         """The one-line form printed to the user."""
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}:{self.col}: {prefix}{where}{self.message}"
+        return printable(f"{self.file}:{self.line}:{self.col}: {prefix}{where}{self.message}")
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on written as an escape, so a message quoting a hostile
+    key or name stays one line and shows what is really there."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if char in _SHOWN:
+        return _SHOWN[char]
+    if char in _BIDI or unicodedata.category(char) in _HIDDEN:
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return char
+
+
+def render_all(diagnostics: Sequence[Diagnostic], shown: int = PROBLEMS_SHOWN) -> list[str]:
+    """One line per diagnostic, the first `shown` of them, then one line counting the rest."""
+    lines = [d.render() for d in diagnostics[:shown]]
+    rest = diagnostics[shown:]
+    if rest:
+        errors = len(errors_in(rest))
+        lines.append(f"{diagnostics[0].file}: {len(rest):,} more problems not shown ({errors:,} errors, "
+                     f"{len(rest) - errors:,} warnings): fix the ones above and validate again")
+    return lines
 
 
 def format_path(path: DataPath) -> str:

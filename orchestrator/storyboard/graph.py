@@ -8,6 +8,7 @@ from typing import TypeAlias
 import networkx as nx
 
 from orchestrator.storyboard.diagnostics import Diagnostic, did_you_mean
+from orchestrator.storyboard.limits import SUGGESTIONS_MAX
 from orchestrator.storyboard.loader import SourceMap
 from orchestrator.storyboard.schema import Storyboard
 
@@ -27,6 +28,8 @@ def shot_graph(storyboard: Storyboard) -> ShotGraph:
             graph.add_edge(shot.after, shot.id)
     return graph
 
+_CYCLE_SHOWN = 12  # shots named in a cycle's message; a 9,000-shot loop stays one readable line
+
 
 def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceMap,
                        cyclic: set[str]) -> list[Diagnostic]:
@@ -42,21 +45,22 @@ def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceM
             problems.append(source.diagnostic(("shots", index, "id"), f"duplicate shot id '{shot.id}' (also {where})"))
         first_index.setdefault(shot.id, index)
         if shot.after is not None and shot.after not in known:
-            problems.append(source.diagnostic(
-                ("shots", index, "after"), f"'{shot.after}' names no shot{did_you_mean(shot.after, ids)}"
-            ))
+            hint = did_you_mean(shot.after, ids) if len(problems) < SUGGESTIONS_MAX else ""
+            problems.append(source.diagnostic(("shots", index, "after"), f"'{shot.after}' names no shot{hint}"))
     for cycle in _cycles(graph, cyclic):
         index = min(graph.nodes[n]["index"] for n in cycle)
         start = cycle.index(storyboard.shots[index].id)
         loop = [*cycle[start:], *cycle[:start]]
-        chain = " -> ".join([*loop, loop[0]])  # parent -> child, as the edges run
+        half = _CYCLE_SHOWN // 2
+        shown = [*loop, loop[0]] if len(loop) <= _CYCLE_SHOWN else \
+            [*loop[:half], f"({len(loop) - _CYCLE_SHOWN + 1:,} more)", *loop[1 - half:], loop[0]]
+        chain = " -> ".join(shown)  # parent -> child, as the edges run
         problems.append(source.diagnostic(("shots", index, "after"), f"the chain is a cycle: {chain}"))
     for name, entries in (storyboard.outputs or {}).items():
         for pos, entry in enumerate(entries):
             if entry not in first_index:
-                problems.append(source.diagnostic(
-                    ("outputs", name, pos), f"'{entry}' names no shot{did_you_mean(entry, ids)}"
-                ))
+                hint = did_you_mean(entry, ids) if len(problems) < SUGGESTIONS_MAX else ""
+                problems.append(source.diagnostic(("outputs", name, pos), f"'{entry}' names no shot{hint}"))
     return problems
 
 

@@ -10,6 +10,11 @@ FILE_BYTES_MAX = 4 * 1024 * 1024  # about 40,000 shots of one-line prompts
 DEPTH_MAX = 32  # a storyboard needs 4 levels (shots[i].references.images[j]); YAML anchors may add a few
 VALUES_MAX = 500_000  # values after aliases are expanded; a 10,000-shot storyboard has about 60,000
 SHOTS_MAX = 10_000  # validated in under 2 s (BENCHMARKS.md); more is a batch, not a storyboard
+# A file with thousands of mistakes gets the first PROBLEMS_SHOWN and a count of the rest: past that, fixing the first
+# ones and validating again is quicker than reading on. A "did you mean" compares a word with every choice, so only the
+# first SUGGESTIONS_MAX misspellings of each kind get one (200,000 unknown keys took 60 s of suggestions).
+PROBLEMS_SHOWN = 100
+SUGGESTIONS_MAX = 100
 
 # Names become file and folder names (run directory, outputs/<name>.mp4, its temp file): short enough for every
 # common filesystem's 255-byte limit with room for suffixes, and not a name Windows reserves for a device.

@@ -17,7 +17,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from orchestrator.errors import StoryboardUnreadable
-from orchestrator.storyboard.compose import TooLarge, compose
+from orchestrator.storyboard.compose import Locator, TooLarge, compose
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, format_path, shorten
 from orchestrator.storyboard.limits import DEPTH_MAX
 from orchestrator.storyboard.reading import read_text
@@ -48,6 +48,7 @@ _Loader.add_implicit_resolver(
 )
 
 
+_YAML_TAG = "tag:yaml.org,2002:"
 _JSON_AS_YAML = str.maketrans({"\t": " ", "\u0085": " ", "\u2028": " ", "\u2029": " "})
 
 
@@ -99,15 +100,16 @@ def load_document(path: Path, display: str | None = None) -> Document:
     problems: list[Diagnostic] = []
     if path.suffix.lower() == ".json":
         return _load_json(path, text, source, problems)
+    where = Locator(text)
     try:
-        node = compose(text, _Loader)
+        node = compose(text, _Loader, where)
     except TooLarge as exc:
         raise StoryboardUnreadable([Diagnostic(shown, exc.line, exc.col, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
-        raise StoryboardUnreadable([_syntax_diagnostic(shown, text, exc)]) from None
+        raise StoryboardUnreadable([_syntax_diagnostic(shown, text, exc, where)]) from None
     except yaml.YAMLError as exc:
         raise StoryboardUnreadable([Diagnostic(shown, 1, 1, "", f"YAML syntax: {exc}")]) from None
-    data = _Builder(source, problems).build(node, ()) if node is not None else None
+    data = _Builder(source, problems, where).build(node, ()) if node is not None else None
     return _document(path, data, source, problems)
 
 
@@ -129,12 +131,13 @@ _SYNTAX_HINTS = {
 }
 
 
-def _syntax_diagnostic(shown: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+def _syntax_diagnostic(shown: str, text: str, exc: yaml.MarkedYAMLError, where: Locator) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    line, col = where(mark)
     what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-    if exc.context_mark is not None and exc.context_mark.line + 1 != line:
-        what += f" (the construct started on line {exc.context_mark.line + 1})"
+    started = where(exc.context_mark)[0] if exc.context_mark is not None else line
+    if started != line:
+        what += f" (the construct started on line {started})"
     hint = next((h for problem, h in _SYNTAX_HINTS.items() if problem in what), None)
     if hint is None and mark is not None and "cannot start any token" in what and _at(text, mark) == "\t":
         hint = "indent with spaces, not tabs"
@@ -142,9 +145,8 @@ def _syntax_diagnostic(shown: str, text: str, exc: yaml.MarkedYAMLError) -> Diag
 
 
 def _at(text: str, mark: yaml.Mark) -> str:
-    """The character at a mark (libyaml's marks carry no buffer)."""
-    lines = text.split("\n", mark.line + 1)
-    return lines[mark.line][mark.column:mark.column + 1] if mark.line < len(lines) else ""
+    """The character at a mark (libyaml's marks carry no buffer; their index counts characters)."""
+    return text[mark.index:mark.index + 1]
 
 
 def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnostic]) -> Document:
@@ -154,7 +156,8 @@ def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnost
     # Each swap keeps every column in place.
     as_yaml = _LONE_SURROGATE.sub(r"\\u0020", text.translate(_JSON_AS_YAML))
     try:
-        node = compose(as_yaml, _Loader)
+        where = Locator(as_yaml)
+        node = compose(as_yaml, _Loader, where)
     except TooLarge as exc:
         raise StoryboardUnreadable([Diagnostic(source.file, exc.line, exc.col, "", exc.message)]) from None
     except yaml.YAMLError:
@@ -169,7 +172,10 @@ def _load_json(path: Path, text: str, source: SourceMap, problems: list[Diagnost
         raise StoryboardUnreadable([Diagnostic(source.file, 1, 1, "", f"nested more than {DEPTH_MAX} levels "
                                                "deep: is a bracket wrong?")]) from None
     if node is not None:
-        _Builder(source, []).build(node, ())
+        seen: list[Diagnostic] = []
+        _Builder(source, seen, where).build(node, ())
+        # json keeps the last of two equal keys without a word; the YAML pass found them, with both lines.
+        problems += [d for d in seen if d.message.startswith("duplicate key")]
     elif _depth(data) > DEPTH_MAX:
         raise StoryboardUnreadable([Diagnostic(source.file, 1, 1, "", f"nested more than {DEPTH_MAX} levels deep: "
                                                "is a bracket wrong?")])
@@ -223,15 +229,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class _Builder:
     """Turns composed YAML nodes into plain data, recording positions and duplicate keys."""
 
-    def __init__(self, source: SourceMap, problems: list[Diagnostic]) -> None:
+    def __init__(self, source: SourceMap, problems: list[Diagnostic], where: Locator) -> None:
         self.source = source
         self.problems = problems
+        self.where = where
         self.constructor = _Loader("")
         self.open: set[int] = set()  # nodes being built: an alias back into one of them is a loop
 
     def build(self, node: Node, path: DataPath) -> Any:
         if path not in self.source.values:  # a mapping sets its values' positions itself
-            self.source.values[path] = _pos(node)
+            self.source.values[path] = self._pos(node)
         if id(node) in self.open:
             self._problem(node, path, "an alias refers to a node that contains it (a loop)")
             return None
@@ -251,15 +258,19 @@ class _Builder:
         if node.tag in {_INT, _FLOAT} and len(node.value) > _DIGITS_MAX:
             self._problem(node, path, f"{shorten(node.value, 20)} is not a usable number")
             return None
+        tag = node.tag.replace(_YAML_TAG, "!!")
+        if node.tag not in _Loader.yaml_constructors:
+            self._problem(node, path, f"the tag {shorten(tag, 40)} means nothing in a storyboard: remove it")
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except Exception as exc:  # PyYAML's constructors raise what they meet (`!!int` alone: IndexError)
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self._problem(node, path, f"cannot read this value as {node.tag.rsplit(':', 1)[-1]}: {shorten(reason)}")
+        except Exception:  # PyYAML's constructors raise what they meet (`!!int` alone: IndexError)
+            self._problem(node, path, f"'{shorten(node.value, 40)}' is not a valid {tag[2:]} (it is tagged {tag}): "
+                          "fix the value or remove the tag")
             return None
 
     def _problem(self, node: Node, path: DataPath, message: str) -> None:
-        self.problems.append(Diagnostic(self.source.file, *_xy(node), format_path(path), message))
+        self.problems.append(Diagnostic(self.source.file, *self.where(node.start_mark), format_path(path), message))
 
     def _mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
         own = [(k, v) for k, v in node.value if k.tag != _MERGE]
@@ -272,12 +283,12 @@ class _Builder:
             if key in out:
                 first = self.source.keys[child]
                 self.problems.append(
-                    Diagnostic(self.source.file, *_xy(key_node), format_path(child),
+                    Diagnostic(self.source.file, *self.where(key_node.start_mark), format_path(child),
                                f"duplicate key '{key}' (first set on line {first.line})")
                 )
                 continue
-            self.source.keys[child] = _pos(key_node)
-            self.source.values[child] = _pos(value_node)
+            self.source.keys[child] = self._pos(key_node)
+            self.source.values[child] = self._pos(value_node)
             out[key] = self.build(value_node, child)
         return {**merged, **out}
 
@@ -295,10 +306,5 @@ class _Builder:
                     merged.setdefault(key, got)
         return merged
 
-
-def _xy(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _pos(node: Node) -> Position:
-    return Position(*_xy(node))
+    def _pos(self, node: Node) -> Position:
+        return Position(*self.where(node.start_mark))

@@ -72,7 +72,10 @@ def inspect_media(path: Path, kind: MediaKind) -> MediaInfo:
     problem = kind_problem(stat.st_mode)
     if problem is not None:
         return MediaInfo(0, problem=problem)
-    return _inspect(path, kind, stat.st_size, stat.st_mtime_ns)
+    try:
+        return _inspect(path, kind, stat.st_size, stat.st_mtime_ns)
+    except OSError as exc:  # a regular file the system will not read (permissions, EIO, /proc/self/mem)
+        return MediaInfo(0, problem=f"could not be read ({exc.strerror or type(exc).__name__})")
 
 
 @functools.lru_cache(maxsize=256)

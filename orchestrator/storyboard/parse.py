@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import ENDPOINT_PATTERN
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, did_you_mean, shorten, unique_sorted
+from orchestrator.storyboard.limits import SUGGESTIONS_MAX
 from orchestrator.storyboard.loader import Document
 from orchestrator.storyboard.schema import NAME_PATTERN, SHOT_ID_PATTERN, Storyboard, allowed_keys
 
@@ -59,7 +60,7 @@ def parse_storyboard(doc: Document) -> Parsed:
         return Parsed(Storyboard.model_validate(data), unique_sorted(problems), frozenset(), True, True, True)
     except ValidationError as exc:
         errors = exc.errors()
-    problems += [_diagnostic(doc, err) for err in errors]
+    problems += [_diagnostic(doc, err, hint=i < SUGGESTIONS_MAX) for i, err in enumerate(errors)]
     salvaged = _salvage(data, errors)
     if salvaged is None:
         raise StoryboardInvalid(unique_sorted(problems))
@@ -135,7 +136,7 @@ def show(value: Any) -> str:
     return shorten(str(value))
 
 
-def _diagnostic(doc: Document, err: ErrorDetails) -> Diagnostic:
+def _diagnostic(doc: Document, err: ErrorDetails, hint: bool) -> Diagnostic:
     loc: DataPath = tuple(err["loc"])
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if loc and loc[-1] == "[key]":  # a dict key failed its constraint: point at the key
@@ -143,9 +144,9 @@ def _diagnostic(doc: Document, err: ErrorDetails) -> Diagnostic:
         return doc.source.diagnostic(loc, f"{show(loc[-1])} is not {_PATTERNS.get(ctx.get('pattern', ''), 'valid')}",
                                      key=True)
     if kind == "extra_forbidden":
-        allowed = allowed_keys(loc[:-1])
-        hint = did_you_mean(str(loc[-1]), allowed) or (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        return doc.source.diagnostic(loc, f"unknown key '{loc[-1]}'{hint}", key=True)
+        allowed = allowed_keys(loc[:-1]) if hint else []
+        tail = (did_you_mean(str(loc[-1]), allowed) or f" (allowed: {', '.join(allowed)})") if allowed else ""
+        return doc.source.diagnostic(loc, f"unknown key '{loc[-1]}'{tail}", key=True)
     return doc.source.diagnostic(loc, _message(loc, kind, value, ctx, err["msg"]))
 
 

@@ -81,7 +81,7 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
     if parsed.assembly_checkable:
         _check_assembly(storyboard, ctx)
     if parsed.outputs_complete:
-        _check_unused(storyboard, graph, ctx)
+        _check_unused(storyboard, graph, ctx, parsed.stub_shots)
     _check_file_names(storyboard, ctx)
     problems = unique_sorted([*problems, *ctx.problems])
     if errors_in(problems):
@@ -133,13 +133,13 @@ def _check_file_names(storyboard: Storyboard, ctx: RuleContext) -> None:
             ctx.error(where, f"'{name}' cannot be a file or folder name ({why}): choose another name", key=key)
 
 
-def _check_unused(storyboard: Storyboard, graph: ShotGraph, ctx: RuleContext) -> None:
+def _check_unused(storyboard: Storyboard, graph: ShotGraph, ctx: RuleContext, stubs: frozenset[int]) -> None:
     if storyboard.outputs is None:
         return
     used = {shot for entries in storyboard.outputs.values() for shot in entries if shot in graph}
     needed = with_ancestors(graph, used)
     for index, shot in enumerate(storyboard.shots):
-        if shot.id not in needed:
+        if shot.id not in needed and index not in stubs:  # a broken shot has its own error, and maybe no id
             ctx.warn(("shots", index, "id"), f"'{shot.id}' is in no output and no output needs it: it would be "
                      "paid for and never used")
 

@@ -139,7 +139,25 @@ def many_shots(count: int) -> str:
     return "\n".join(rows) + "\n"
 
 
+def misspelt_shots(count: int, keys: int) -> str:
+    rows = [HEAD.split("shots:")[0] + "shots:"]
+    for i in range(count):
+        rows.append(f"  - id: s{i}\n    prompt: A street\n" + "".join(f"    promptt{k}: 1\n" for k in range(keys)))
+    return "\n".join(rows)
+
+
+def long_cycle(count: int) -> str:
+    rows = [HEAD.split("shots:")[0] + "shots:"]
+    rows += [f"  - id: s{i}\n    prompt: A street\n    after: s{(i - 1) % count}" for i in range(count)]
+    return "\n".join(rows) + "\n"
+
+
+def proc_mem(_: Path) -> Path:
+    return Path("/proc/self/mem")  # a regular file by its mode, which no one may read
+
+
 LONG = "x" * 300
+SHOWN = 100  # problems listed before the count of the rest
 CASES = [
     Case("alias bomb", text("alias-bomb.yaml", alias_bomb()), "aliases expand this file past"),
     Case("merge-key bomb", text("merge-bomb.yaml", merge_bomb()), "aliases expand this file past"),
@@ -190,6 +208,20 @@ CASES = [
     Case("6 MB storyboard", text("huge.yaml", HEAD + "#" * 6_000_000 + "\n"), "larger than 4 MiB", line=1),
     Case("10,001 shots", text("too-many.yaml", many_shots(10_001)), "at most 10,000", line=5),
     Case("10,000 shots", text("ten-thousand.yaml", many_shots(10_000)), "valid: 10000 shots", may_pass=True),
+    Case("40,000 unknown keys", text("misspelt.yaml", misspelt_shots(10_000, 4)), "unknown key 'promptt0' (did",
+         line=7, lines=SHOWN + 1),
+    Case("a cycle of 9,000 shots", text("cycle.yaml", long_cycle(9_000)), "(8,989 more)", line=7),
+    Case("/proc/self/mem as an image", with_image(proc_mem), "could not be read", line=IMAGE_LINE),
+    Case("escapes that make a terminal control character",
+         text("escapes.yaml", HEAD + '    after: "x\\e[2J\\u202e\\ny"\n'), "'x\\x1b[2J\\u202e\\ny' names no shot",
+         line=7),
+    Case("a line separator in a prompt", text("separator.yaml", HEAD.replace("An apple", '"An\u2028apple\x85!"')
+                                              + "    duration: 99\n"), "duration: 99", line=7),
+    Case("a tag from Python", text("tag.yaml", HEAD + "    duration: !!python/name:os.system x\n"),
+         "the tag !!python/name:os.system means nothing in a storyboard", line=7),
+    Case("a duplicate key in JSON", text("duplicate.json", '{"version": 1, "shots": [{"id": "a",\n "model": '
+                                         '"dreamina-seedance-2-0-260128",\n"prompt": "a", "prompt": "b"}]}'),
+         "duplicate key 'prompt' (first set on line 3)", line=3),
 ]
 
 WORKER = """
@@ -258,6 +290,10 @@ def test_hostile_input_is_refused_in_one_located_line(case: Case, outcomes: dict
         assert int(where.group(1)) == case.line, lines[0][:300]
     assert case.fragment in lines[0], lines[0][:500]
     assert len(lines[0]) < 400, "one readable line, not a dump of the input"
+    assert all(c.isprintable() for c in stderr.replace("\n", "")), "a control character reached the terminal"
+    if case.lines > SHOWN:
+        assert lines[-1] == f"{path}: {10_000 * 4 - SHOWN:,} more problems not shown ({10_000 * 4 - SHOWN:,} errors, " \
+            "0 warnings): fix the ones above and validate again", lines[-1]
 
 
 def test_the_corpus_is_at_least_twenty_inputs() -> None:

@@ -73,7 +73,9 @@ def test_missing_file(tmp_path: Path) -> None:
     ("text", "line", "fragment"),
     [
         ("shots: &s\n  - id: a\n    after: *s\n", 1, "a loop"),
-        ("version: !!float abc\n", 1, "cannot read this value"),
+        ("version: !!float abc\n", 1, "'abc' is not a valid float (it is tagged !!float): fix the value or remove"),
+        ("version: !!int\n", 1, "'' is not a valid int"),
+        ("version: 1\nname: !local x\n", 2, "the tag !local means nothing in a storyboard: remove it"),
     ],
 )
 def test_hostile_yaml_becomes_a_located_problem(tmp_path: Path, text: str, line: int, fragment: str) -> None:
