@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,13 @@ from orchestrator.simulator.config import SimConfig
 from orchestrator.simulator.server import SimulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A shell without job control starts a background job (`make test &`, a CI runner's script) with Ctrl-C ignored, and
+# Python keeps it ignored: the tests that press Ctrl-C, in this process or in a child run, would then wait for a run
+# that never stops. Taking Python's own handler back also gives every child the default, since exec resets a handled
+# signal (an ignored one stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 STORYBOARDS = REPO / "storyboards"
 
 

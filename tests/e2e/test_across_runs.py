@@ -10,7 +10,6 @@ import _thread
 import contextlib
 import hashlib
 import json
-import signal
 import sqlite3
 import threading
 import time
@@ -185,9 +184,6 @@ def test_cancel_on_the_default_backend_finds_the_queued_tasks_of_an_interrupted_
             _thread.interrupt_main()
             returned.wait(10)
 
-    # A process starts with Python's own Ctrl-C handler; an earlier test in this process may have left another one,
-    # and interrupt_main does nothing without it.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_once_submitted, daemon=True)
     watcher.start()
     try:
@@ -195,7 +191,6 @@ def test_cancel_on_the_default_backend_finds_the_queued_tasks_of_an_interrupted_
     finally:
         returned.set()
         watcher.join()
-        signal.signal(signal.SIGINT, previous)
     (task_id,) = [str(r["task_id"]) for r in takes(run_dir)]
     cancelled = run_cli("cancel", storyboard, "--out", out)
 

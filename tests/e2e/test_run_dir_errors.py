@@ -211,31 +211,18 @@ def test_a_folder_of_run_directories_without_write_permission_is_one_line(ark: S
     assert paid(ark) == (0, 0)
 
 
-def test_a_folder_where_the_lock_note_goes_is_refused_before_any_create(ark: SimulatorServer,
-                                                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [".lock", "events.jsonl"], ids=["the lock note", "the event log"])
+def test_a_folder_where_a_file_of_the_run_goes_is_one_line_before_any_create(ark: SimulatorServer, tmp_path: Path,
+                                                                            name: str) -> None:
     storyboard = write_storyboard(tmp_path, [{"id": "a"}])
     out = tmp_path / "runs"
-    lock = out / NAME / ".lock"
-    lock.mkdir(parents=True)
+    in_the_way = out / NAME / name
+    in_the_way.mkdir(parents=True)
 
     refused = run(storyboard, out)
 
     assert refused.code == 2, refused.stderr
-    assert error_line(refused.stderr) == f"orchestrator: {lock}: a folder is where a file must be; move the folder away"
-    assert paid(ark) == (0, 0)
-
-
-def test_a_folder_where_the_event_log_goes_is_one_line_not_an_internal_error(ark: SimulatorServer,
-                                                                             tmp_path: Path) -> None:
-    storyboard = write_storyboard(tmp_path, [{"id": "a"}])
-    out = tmp_path / "runs"
-    events_log = out / NAME / "events.jsonl"
-    events_log.mkdir(parents=True)
-
-    refused = run(storyboard, out)
-
-    assert refused.code == 2, refused.stderr
-    assert error_line(refused.stderr) == (f"orchestrator: {events_log}: a folder is where a file must be; move the "
+    assert error_line(refused.stderr) == (f"orchestrator: {in_the_way}: a folder is where a file must be; move the "
                                           "folder away")
     assert paid(ark) == (0, 0)
 

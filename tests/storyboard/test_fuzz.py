@@ -373,15 +373,24 @@ def reindent(draw: st.DrawFn, data: bytes) -> bytes:
     return _joined(lines)
 
 
-def replace_scalar(draw: st.DrawFn, data: bytes) -> bytes:
-    """A `key: value` line's value replaced by another scalar (often of another type)."""
-    lines = _lines(data)
+def _value_line(draw: st.DrawFn, lines: list[str]) -> tuple[int, re.Match[str]] | None:
+    """A `key: value` line, drawn among the lines that are one; None when there is none."""
     candidates = [i for i, line in enumerate(lines) if _VALUE.match(line)]
     if not candidates:
-        return data
+        return None
     i = draw(st.sampled_from(candidates))
     match = _VALUE.match(lines[i])
     assert match is not None
+    return i, match
+
+
+def replace_scalar(draw: st.DrawFn, data: bytes) -> bytes:
+    """A `key: value` line's value replaced by another scalar (often of another type)."""
+    lines = _lines(data)
+    found = _value_line(draw, lines)
+    if found is None:
+        return data
+    i, match = found
     lines[i] = match.group(1) + draw(JSON_SCALARS if _is_json(lines) else YAML_SCALARS) + match.group(3)
     return _joined(lines)
 
@@ -389,12 +398,10 @@ def replace_scalar(draw: st.DrawFn, data: bytes) -> bytes:
 def tag_value(draw: st.DrawFn, data: bytes) -> bytes:
     """An explicit tag on a `key: value` line's value, or in place of it with a value the tag may not take."""
     lines = _lines(data)
-    candidates = [i for i, line in enumerate(lines) if _VALUE.match(line)]
-    if not candidates:
+    found = _value_line(draw, lines)
+    if found is None:
         return data
-    i = draw(st.sampled_from(candidates))
-    match = _VALUE.match(lines[i])
-    assert match is not None
+    i, match = found
     value = match.group(2) if draw(st.booleans()) else draw(st.sampled_from(TAGGED_VALUES))
     lines[i] = f"{match.group(1)}{draw(st.sampled_from(YAML_TAGS))} {value}{match.group(3)}"
     return _joined(lines)
@@ -519,11 +526,13 @@ LEAVES = st.one_of(
                      "crossfade", "soundtrack", "x" * 5000, "中" * 500, "🎬", *MODEL_IDS]),
     st.sampled_from([0, -1, 1, 5, 2**31, 2**63, -(2**63) - 1, 10**4299, 0.0, -0.0, 0.5, 1e308, 1e-320]),
 )
-VALUES = st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KNOWN_KEYS) | _TEXT, inner, max_size=4),
-    max_leaves=12,
-)
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KNOWN_KEYS) | _TEXT, inner, max_size=4)
+
+
+VALUES = st.recursive(LEAVES, _nested, max_leaves=12)
 
 Place = tuple[Any, Any]  # (container, key or index)
 
