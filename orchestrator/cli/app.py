@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import json
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from orchestrator import __version__
 from orchestrator.config import Settings, load_prices
+from orchestrator.engine import review as review_engine
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.run import RunOptions, check_budget, open_journal, prepare
 from orchestrator.engine.rundir import run_dir_for
@@ -27,7 +29,7 @@ from orchestrator.storyboard.diagnostics import printable
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
-from . import catalog, doctor, render, runs
+from . import catalog, doctor, render, review, runs
 
 app = typer.Typer(
     name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -84,6 +86,8 @@ def plan(
     reroll: Annotated[list[str] | None, typer.Option(help="Price making this shot again (repeatable)")] = None,
     drop_reroll: Annotated[list[str] | None, typer.Option(
         "--drop-reroll", help="Show going back to the take before this shot's newest reroll (repeatable)")] = None,
+    pick: Annotated[list[str] | None, typer.Option(
+        "--pick", help="SHOT=N: price using take N of SHOT, as `orchestrator pick` would (repeatable)")] = None,
     region: runs.RegionOpt = None,
 ) -> None:
     """Show what a run would do and cost, shot by shot, in the region's currency (with the run directory's
@@ -97,7 +101,15 @@ def plan(
                          exif=settings.exif_orientation == "apply")
     journal = open_journal(run_dir_for(checked.name, options.out), str(file))
     try:
+        chosen = [review_engine.take_number(journal, *_shot_and_number(p)) for p in pick or ()] \
+            if journal is not None else []
+        if pick and journal is None:
+            raise ConfigError("--pick: no run yet, so no takes to pick from")
+        options = dataclasses.replace(options, picks=tuple((t.shot, t.variant) for t in chosen))
         prepared = prepare(checked, options, journal)
+        for take in chosen:
+            assert journal is not None
+            review_engine.check_pick(journal, prepared.decisions, take)
     finally:
         if journal is not None:
             journal.close()
@@ -107,6 +119,13 @@ def plan(
     else:
         render.plan_tables(prepared.plan, render.console(), decisions)
     check_budget(prepared, budget is not None)
+
+
+def _shot_and_number(text: str) -> tuple[str, int]:
+    shot, _, number = text.partition("=")
+    if not shot or not number.isdigit():
+        raise ConfigError(f"--pick {text}: write SHOT=N, e.g. --pick hook=2")
+    return shot, int(number)
 
 
 @app.command()
@@ -178,6 +197,10 @@ app.command()(runs.status)
 app.command()(runs.cancel)
 app.command()(runs.assemble)
 app.command()(runs.recover)
+app.command()(review.takes)
+app.command()(review.pick)
+app.command()(review.lock)
+app.command()(review.unlock)
 app.command()(doctor.doctor)
 app.command(name="models")(catalog.models)
 

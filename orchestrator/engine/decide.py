@@ -8,7 +8,7 @@ the same function (`decide_shot`), when the frame is in hand.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -82,9 +82,11 @@ def take_intact(take: Take, run_dir: RunDir) -> bool:
 
 
 def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_dir: RunDir,
-           rerolls: Collection[str] = (), drops: Collection[str] = ()) -> Decisions:
+           rerolls: Collection[str] = (), drops: Collection[str] = (), picks: Mapping[str, int] | None = None
+           ) -> Decisions:
     """Decide every shot in plan order; `rerolls` are shots to make again with a new seed, `drops` shots whose
-    newest reroll is given up, going back to the take before it."""
+    newest reroll is given up, going back to the take before it, `picks` shots set to the take of a given reroll
+    number (what `orchestrator pick` records)."""
     frames: dict[str, str | None] = {}  # shot -> sha of the last frame its children will get, when known
     variants: dict[str, int] = {}
     out: list[Decision] = []
@@ -99,6 +101,8 @@ def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_
         variant = journal.variant(est.id) if journal else 0
         if est.id in drops and journal is not None:
             variant = variants[est.id] = dropped_variant(journal, est.id, variant)
+        if picks and est.id in picks:
+            variant = variants[est.id] = picks[est.id]
         decision = decide_shot(est, spec, checked.base_dir, frames.get(parent) if parent else None, journal,
                                run_dir, variant, reroll=est.id in rerolls)
         if decision.variant != variant:
@@ -117,8 +121,12 @@ def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame:
     take = live_take(journal.of_key(est.id, key)) if journal else None
     if take is None and journal is not None and _silent_by_default(spec):
         params, key, take = _with_sound(est.id, params, key, journal, run_dir)
+    if take is None and journal is not None and not journal.of_key(est.id, key):
+        earlier = _earlier_take(est.id, params, journal, run_dir)
+        if earlier is not None:  # e.g. the child its parent's picked take had: current again, not paid twice
+            params, key, take, variant = earlier.params, earlier.key, earlier, int(earlier.params.get("variant", 0))
     if reroll and take is not None and take.state is TakeState.DOWNLOADED:
-        variant += 1
+        variant = 1 + max(int(t.params.get("variant", 0)) for t in journal.takes(est.id)) if journal else variant + 1
         params = shot_params(spec, base_dir, parent_frame, variant)
         key = shot_key(params)
         return Decision(est.id, Action.GENERATE, "reroll: a new seed", est.amount, key, None, params, variant, est.cost)
@@ -127,6 +135,15 @@ def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame:
         reason += ", made with sound no film keeps"
     return Decision(est.id, action, reason, est.amount if pays else 0.0, key, take, params, variant,
                     est.cost if pays else Decimal(0))
+
+
+def _earlier_take(shot: str, params: Params, journal: Journal, run_dir: RunDir) -> Take | None:
+    """The newest intact downloaded take made from these very parameters under another reroll number: a parent
+    picked back to an earlier take finds the children it had then."""
+    def same(other: Params) -> bool:
+        return {k: v for k, v in other.items() if k != "variant"} == {k: v for k, v in params.items() if k != "variant"}
+    done = [t for t in journal.takes(shot) if t.state is TakeState.DOWNLOADED and same(t.params)]
+    return next((t for t in reversed(done) if take_intact(t, run_dir)), None)
 
 
 def _silent_by_default(spec: ShotSpec) -> bool:

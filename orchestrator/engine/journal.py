@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS takes (
 );
 CREATE INDEX IF NOT EXISTS takes_by_shot ON takes (shot, key);
 CREATE TABLE IF NOT EXISTS variants (shot TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (shot TEXT PRIMARY KEY, key TEXT NOT NULL, locked_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     storyboard TEXT NOT NULL,
@@ -248,8 +249,21 @@ class Journal:
         return 0 if row is None else int(row["n"])
 
     def set_variant(self, shot: str, n: int) -> None:
-        """Record a reroll."""
+        """Record a reroll (or a pick: the reroll number whose take is used)."""
         self._sql("INSERT OR REPLACE INTO variants VALUES (?, ?)", (shot, n))
+
+    # -- locks: a shot pinned to the key of the take in use (`orchestrator lock`) ------------------------------------
+
+    def locks(self) -> dict[str, str]:
+        """shot -> the key it is locked on."""
+        return {str(r["shot"]): str(r["key"]) for r in self._rows("SELECT shot, key FROM locks")}
+
+    def set_lock(self, shot: str, key: str | None) -> None:
+        """Lock a shot on a key, or unlock it (None)."""
+        if key is None:
+            self._sql("DELETE FROM locks WHERE shot = ?", (shot,))
+        else:
+            self._sql("INSERT OR REPLACE INTO locks VALUES (?, ?, ?)", (shot, key, time.time()))
 
     # -- what the provider turned out to do ------------------------------------------------------------------------
 

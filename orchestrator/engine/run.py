@@ -27,6 +27,7 @@ from orchestrator.engine.gate import CreateGate
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
 from orchestrator.engine.plan import Plan, dollars, make_plan
+from orchestrator.engine.review import check_locks
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
@@ -47,6 +48,7 @@ class RunOptions:
     budget: float | None = None  # in the run's currency; wins over the storyboard's budget
     rerolls: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()  # shots whose newest reroll is given up (back to the take before it)
+    picks: tuple[tuple[str, int], ...] = ()  # (shot, reroll number): use that take (`plan --pick`, `pick`)
     only: tuple[str, ...] = ()
     keep_going: bool = False
     max_attempts: int = 3
@@ -109,7 +111,9 @@ def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
     run_dir = run_dir_for(checked.name, options.out)
     run_dir.check_path()
     run_dir.check_journal(str(checked.path))
-    for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only)):
+    picked = tuple(shot for shot, _ in options.picks)
+    for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only),
+                      ("--pick", picked)):
         unknown = [i for i in ids if i not in checked.specs]
         if unknown:
             raise ConfigError(f"{flag} {', '.join(unknown)}: no such shot in {checked.path} "
@@ -119,13 +123,16 @@ def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
         raise ConfigError(f"--reroll and --drop-reroll both name {', '.join(sorted(both))}: choose one")
 
 
-def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None) -> Prepared:
-    """Plan and decide (reads the journal, calls nobody)."""
+def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | None, *, locks: bool = True
+            ) -> Prepared:
+    """Plan and decide (reads the journal, calls nobody); with `locks`, refuse to make a locked shot again."""
     check_options(checked, options)
     plan = make_plan(checked, options.prices, options.budget, options.exif)
     run_dir = run_dir_for(checked.name, options.out)
     check_currency(journal, plan, run_dir)
-    decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops)
+    decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops, dict(options.picks))
+    if locks:
+        check_locks(journal, decisions, str(checked.path))
     wanted = set(checked.specs)
     if options.only:
         wanted = set(options.only).union(*(nx.ancestors(checked.graph, s) for s in options.only))

@@ -1,0 +1,141 @@
+"""Takes, picks and locks: a producer's choices among the generations of each shot.
+
+A shot's takes are its generations, one per key (a retry of the same key is another attempt at the same take),
+numbered in the order they were first asked for. Which take films and children use is the shot's reroll number in
+the journal: a pick sets it, so `decide` finds the picked take as it finds any other, and a child keyed on that
+take's last frame is current again where it exists. A lock pins the key in use: a plan or run that would make the
+shot anew is refused before anything is paid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.engine.decide import Action, Decisions
+from orchestrator.engine.journal import Journal, Take, TakeState, live_take
+from orchestrator.engine.keys import Params, changed_fields
+from orchestrator.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ShotTake:
+    """One generation of a shot: every attempt made with one key."""
+
+    number: int  # 1-based, in the order the takes were first asked for
+    shot: str
+    key: str
+    params: Params
+    state: TakeState  # of the attempt that counts (the newest downloaded, else the newest)
+    seed: int
+    task_id: str | None
+    amount: float  # spent on all its attempts, in the journal's currency
+    made_at: float  # when it was first asked for (epoch seconds)
+    why: str  # new | reroll | edited: <fields> | parent's take changed
+    attempts: int
+
+    @property
+    def variant(self) -> int:
+        """The reroll number its key includes."""
+        return int(self.params.get("variant", 0))
+
+
+def shot_takes(journal: Journal, shot: str) -> list[ShotTake]:
+    """Every take of a shot, oldest first."""
+    by_key: dict[str, list[Take]] = {}
+    for attempt in journal.takes(shot):
+        by_key.setdefault(attempt.key, []).append(attempt)
+    out: list[ShotTake] = []
+    previous: Params | None = None
+    for number, (key, attempts) in enumerate(by_key.items(), 1):
+        counts = live_take(attempts) or attempts[-1]
+        params = attempts[0].params
+        out.append(ShotTake(number, shot, key, params, counts.state, counts.seed, counts.task_id,
+                            round(sum(a.usd or 0.0 for a in attempts), 4), attempts[0].intent_at,
+                            _why(previous, params), len(attempts)))
+        previous = params
+    return out
+
+
+def _why(previous: Params | None, params: Params) -> str:
+    if previous is None:
+        return "new"
+    changed = changed_fields(previous, params)
+    if changed == ["reroll"]:
+        return "reroll"
+    if changed == ["parent's last frame"]:
+        return "parent's take changed"
+    return "edited: " + ", ".join(c for c in changed if c != "reroll")
+
+
+def in_use(decisions: Decisions | None, shot: str) -> str | None:
+    """The key of the take films and children use as the storyboard stands (None: it would be made anew)."""
+    if decisions is None or not any(d.shot == shot for d in decisions.shots):
+        return None
+    decision = decisions.of(shot)
+    return decision.key if decision.action is not Action.GENERATE else None
+
+
+def take_number(journal: Journal, shot: str, number: int) -> ShotTake:
+    """Take `number` of a shot, or a one-line error saying which takes there are."""
+    takes = shot_takes(journal, shot)
+    if not takes:
+        raise ConfigError(f"shot {shot} has no takes yet: run the storyboard first")
+    if not 1 <= number <= len(takes):
+        raise ConfigError(f"shot {shot} has takes 1 to {len(takes)}, not {number}")
+    take = takes[number - 1]
+    if take.state is not TakeState.DOWNLOADED:
+        raise ConfigError(f"take {number} of {shot} is {take.state.value}, with no clip to use: pick a downloaded "
+                          "take (see `orchestrator takes`)")
+    return take
+
+
+def check_pick(journal: Journal, decisions: Decisions, take: ShotTake) -> None:
+    """Refuse a pick the storyboard, as it stands, would not use: made from another prompt or settings, or from
+    another take of its parent than the one in use (pick that first)."""
+    decision = decisions.of(take.shot)
+    if decision.key == take.key:
+        return
+    if decision.params is None:
+        raise ConfigError(f"take {take.number} of {take.shot} cannot be used: {decision.reason}")
+    changed = [c for c in changed_fields(take.params, decision.params) if c != "reroll"]
+    if changed == ["parent's last frame"]:
+        parent = _parent_take(journal, decisions, take)
+        raise ConfigError(f"take {take.number} of {take.shot} starts on another take of its parent"
+                          + (f": pick that first (orchestrator pick ... {parent[0]} {parent[1]})" if parent else ""))
+    raise ConfigError(f"take {take.number} of {take.shot} was made with another {', '.join(changed)} than the "
+                      "storyboard now asks for: edit it back, or pick a take made from it")
+
+
+def _parent_take(journal: Journal, decisions: Decisions, take: ShotTake) -> tuple[str, int] | None:
+    """(parent shot, take number) whose last frame the take started on."""
+    wanted = take.params.get("parent_frame")
+    for decision in decisions.shots:
+        for candidate in journal.takes(decision.shot):
+            if candidate.frame_sha == wanted and candidate.state is TakeState.DOWNLOADED:
+                number = next(t.number for t in shot_takes(journal, decision.shot) if t.key == candidate.key)
+                return decision.shot, number
+    return None
+
+
+def check_locks(journal: Journal | None, decisions: Decisions, target: str) -> None:
+    """Refuse a plan or run that would make a locked shot anew (an edit, a reroll, a new parent take)."""
+    if journal is None:
+        return
+    for shot, key in journal.locks().items():
+        if not any(d.shot == shot for d in decisions.shots):
+            continue
+        decision = decisions.of(shot)
+        if decision.key == key and decision.action is not Action.GENERATE:
+            continue
+        number = next((t.number for t in shot_takes(journal, shot) if t.key == key), "?")
+        raise ConfigError(f"shot {shot} is locked on take {number}, and this would make it again "
+                          f"({decision.reason}): undo that, or unlock it with `orchestrator unlock {target} {shot}`")
+
+
+def lockable(decisions: Decisions, shot: str) -> str:
+    """The key to lock `shot` on: its take in use, which must be finished."""
+    decision = decisions.of(shot)
+    if decision.action is not Action.REUSE or decision.key is None:
+        raise ConfigError(f"shot {shot} has no finished take in use to lock ({decision.action.value}: "
+                          f"{decision.reason}): run it first")
+    return decision.key

@@ -1,0 +1,126 @@
+"""The producer's loop end to end on the simulator, counting its requests: takes listed, an earlier take picked
+(children made from it before are current again, for nothing), a pick priced before it is made, a lock refusing
+an edit, and a reroll's plan price equal to what the reroll then spends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from orchestrator.simulator.server import SimulatorServer
+from tests.conftest import run_cli
+from tests.e2e.conftest import events, probe_film, run
+from tests.e2e.test_edits import CLIP_FRAMES, edit_prompt, submitted, tasks_created
+from tests.e2e.test_faults import write_storyboard
+
+# hook -> mid -> end: one chain, one film.
+CHAIN: list[dict[str, Any]] = [{"id": "hook"}, {"id": "mid", "after": "hook"}, {"id": "end", "after": "mid"}]
+FILM_FRAMES = 3 * CLIP_FRAMES - 2
+
+
+def takes_json(storyboard: Path, out: Path, *shot: str) -> dict[str, list[dict[str, Any]]]:
+    listed = run_cli("takes", storyboard, *shot, "--out", out, "--json")
+    assert listed.code == 0, listed.stderr
+    shots: dict[str, list[dict[str, Any]]] = json.loads(listed.stdout)["shots"]
+    return shots
+
+
+def in_use(listing: list[dict[str, Any]]) -> int:
+    (number,) = [t["number"] for t in listing if t["in_use"]]
+    return int(number)
+
+
+def plan_json(storyboard: Path, out: Path, *extra: str) -> dict[str, Any]:
+    planned = run_cli("plan", storyboard, "--out", out, "--json", *extra)
+    assert planned.code == 0, planned.stderr
+    result: dict[str, Any] = json.loads(planned.stdout)
+    return result
+
+
+def to_spend(plan: dict[str, Any]) -> float:
+    return round(sum(d["usd"] for d in plan["decisions"]), 4)
+
+
+def spent(result_events: list[dict[str, Any]]) -> float:
+    return round(sum(float(e.get("usd") or 0) for e in result_events if e["event"] == "succeeded"), 4)
+
+
+def test_pick_an_earlier_parent_take_makes_its_children_current_again_for_nothing(ark: SimulatorServer,
+                                                                                 tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+
+    # A reroll of the hook is priced by plan before it is paid, and costs what the plan said.
+    priced = plan_json(storyboard, out, "--reroll", "hook")
+    assert {d["shot"]: d["action"] for d in priced["decisions"]} == {
+        "hook": "generate", "mid": "generate", "end": "generate"}
+    rerolled = run(storyboard, out, "--reroll", "hook")
+    assert rerolled.code == 0, rerolled.stderr
+    assert submitted(events(rerolled)) == ["hook", "mid", "end"]
+    assert spent(events(rerolled)) == to_spend(priced) > 0
+    assert tasks_created(ark) == 6
+
+    listing = takes_json(storyboard, out)
+    assert [(t["number"], t["why"], t["in_use"]) for t in listing["hook"]] == [(1, "new", False), (2, "reroll", True)]
+    assert [t["why"] for t in listing["end"]] == ["new", "parent's take changed"]
+
+    # Picking hook's first take: the plan prices it at nothing (mid and end from then exist), the pick is made,
+    # and the run rebuilds the film from the first takes without a create.
+    assert to_spend(plan_json(storyboard, out, "--pick", "hook=1")) == 0
+    picked = run_cli("pick", storyboard, "hook", "1", "--out", out)
+    assert picked.code == 0, picked.stderr
+    assert "take 1 picked" in picked.stdout and "nothing to generate" in picked.stdout
+    again = run(storyboard, out)
+    assert again.code == 0, again.stderr
+    assert submitted(events(again)) == [] and tasks_created(ark) == 6
+    listing = takes_json(storyboard, out)
+    assert (in_use(listing["hook"]), in_use(listing["mid"]), in_use(listing["end"])) == (1, 1, 1)
+    assert probe_film(out / "review" / "outputs" / "main.mp4").frames == FILM_FRAMES
+
+
+def test_a_pick_the_storyboard_would_not_use_is_refused_in_one_line(ark: SimulatorServer, tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+    assert run(storyboard, out, "--reroll", "hook").code == 0
+
+    # end's first take started on hook's first take: it is used only once hook is picked back.
+    refused = run_cli("pick", storyboard, "end", "1", "--out", out)
+    assert refused.code == 2
+    assert refused.stderr.strip() == "orchestrator: take 1 of end starts on another take of its parent: pick that " \
+        "first (orchestrator pick ... mid 1)"
+    edit_prompt(storyboard, "mid", "Shot mid, edited: the apple is sliced")
+    assert run(storyboard, out).code == 0
+    refused = run_cli("pick", storyboard, "mid", "2", "--out", out)
+    assert refused.code == 2
+    assert refused.stderr.strip() == ("orchestrator: take 2 of mid was made with another prompt than the "
+                                      "storyboard now asks for: edit it back, or pick a take made from it")
+    assert run_cli("pick", storyboard, "mid", "9", "--out", out).stderr.strip() == \
+        "orchestrator: shot mid has takes 1 to 3, not 9"
+    assert tasks_created(ark) == 8
+
+
+def test_a_locked_shot_refuses_the_edit_that_would_make_it_again_until_unlocked(ark: SimulatorServer,
+                                                                              tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+    locked = run_cli("lock", storyboard, "mid", "--out", out)
+    assert (locked.code, locked.stdout.strip()) == (0, "mid: locked on take 1")
+
+    edit_prompt(storyboard, "hook", "Shot hook, edited: a green apple")  # mid starts on hook's last frame
+    for refused in (run_cli("plan", storyboard, "--out", out), run(storyboard, out),
+                    run(storyboard, out, "--reroll", "mid")):
+        assert refused.code == 2, refused.stderr
+        assert refused.stderr.strip().splitlines()[-1] == (
+            "orchestrator: shot mid is locked on take 1, and this would make it again (its parent hook will be made "
+            f"anew): undo that, or unlock it with `orchestrator unlock {storyboard} mid`")
+    assert tasks_created(ark) == 3  # nothing was paid for while it was locked
+    listing = takes_json(storyboard, out, "mid")
+    assert [t["locked"] for t in listing["mid"]] == [True]
+
+    assert run_cli("unlock", storyboard, "mid", "--out", out).stdout.strip() == "mid: unlocked"
+    assert run(storyboard, out).code == 0
+    assert tasks_created(ark) == 6
