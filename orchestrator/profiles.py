@@ -63,6 +63,11 @@ class Profile:
         """The storyboard key that holds a budget in this region's currency."""
         return f"budget_{self.currency.key}"
 
+    @property
+    def total_budget_key(self) -> str:
+        """The storyboard key that caps all runs of a run directory together, in this region's currency."""
+        return f"budget_total_{self.currency.key}"
+
 
 PROFILES: Mapping[Region, Profile] = MappingProxyType({
     Region.BYTEPLUS: Profile(Region.BYTEPLUS, "BytePlus", "https://ark.ap-southeast.bytepluses.com/api/v3",
@@ -153,9 +158,11 @@ def region_of_ids(families: Iterable[Region]) -> RegionChoice:
 
 def money_keys(body: Any, currency: str) -> Any:
     """JSON data with its amounts named by their currency: `amount` -> `usd` or `cny`, `budget` -> `budget_usd`,
-    `amount_to_generate` -> `usd_to_generate` (so a USD consumer reads the keys it always read)."""
+    `budget_total` -> `budget_total_usd`, `amount_to_generate` -> `usd_to_generate` (so a USD consumer reads the keys
+    it always read)."""
     code = currency.lower()
-    names = {"amount": code, "budget": f"budget_{code}", "amount_to_generate": f"{code}_to_generate"}
+    names = {"amount": code, "budget": f"budget_{code}", "budget_total": f"budget_total_{code}",
+             "amount_to_generate": f"{code}_to_generate"}
     if isinstance(body, dict):
         return {names.get(k, k): money_keys(v, currency) for k, v in body.items()}
     if isinstance(body, list | tuple):

@@ -80,6 +80,7 @@ def plan(
     file: FileArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
     budget: runs.BudgetOpt = None,
+    budget_total: runs.BudgetTotalOpt = None,
     prices: Annotated[Path | None, typer.Option(help="Price file overriding the catalog (env ORCHESTRATOR_PRICES)")]
     = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder of run directories (default runs/)")] = None,
@@ -95,7 +96,7 @@ def plan(
     settings = _settings(ctx)
     checked = check_file(file, str(file), region=runs.region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
-    options = RunOptions(out=out or settings.out, budget=budget,
+    options = RunOptions(out=out or settings.out, budget=budget, budget_total=budget_total,
                          prices=load_prices(prices or settings.prices, checked.region.region),
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()),
                          exif=settings.exif_orientation == "apply")
@@ -115,10 +116,10 @@ def plan(
             journal.close()
     decisions = prepared.decisions if journal is not None else None
     if as_json:
-        typer.echo(render.plan_json(prepared.plan, decisions))
+        typer.echo(render.plan_json(prepared.plan, decisions, prepared.ledger))
     else:
-        render.plan_tables(prepared.plan, render.console(), decisions)
-    check_budget(prepared, budget is not None)
+        render.plan_tables(prepared.plan, render.console(), decisions, prepared.ledger)
+    check_budget(prepared, budget is not None, budget_total is not None)
 
 
 def _shot_and_number(text: str) -> tuple[str, int]:

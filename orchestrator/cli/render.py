@@ -21,9 +21,10 @@ from rich.text import Text
 
 from orchestrator.engine.decide import Decisions
 from orchestrator.engine.inspect import RunStatus
+from orchestrator.engine.ledger import Ledger
 from orchestrator.engine.plan import Plan
 from orchestrator.models import MODELS
-from orchestrator.profiles import CURRENCIES, money_keys
+from orchestrator.profiles import CURRENCIES, Currency, money_keys
 from orchestrator.storyboard.diagnostics import Diagnostic, render_all
 from orchestrator.storyboard.graph import ShotGraph
 
@@ -204,11 +205,13 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         sys.stderr.write(line + "\n")
 
 
-def plan_json(plan: Plan, decisions: Decisions | None = None) -> str:
+def plan_json(plan: Plan, decisions: Decisions | None = None, book: Ledger | None = None) -> str:
     """The plan as one JSON document (with its `currency`); with decisions, each shot's action, reason and cost to
-    generate."""
+    generate; with the ledger, what all runs spent and their cap."""
     body: dict[str, Any] = dataclasses.asdict(plan)
     body["over_budget"] = plan.over_budget
+    if book is not None:
+        body["ledger"] = {"spent": book.spent, "pending": book.pending, "runs": book.runs, "budget_total": book.cap}
     if decisions is not None:
         body["decisions"] = [{"shot": d.shot, "action": d.action.value, "reason": d.reason, "amount": d.amount}
                              for d in decisions.shots]
@@ -216,7 +219,7 @@ def plan_json(plan: Plan, decisions: Decisions | None = None) -> str:
     return json.dumps(money_keys(body, plan.currency), indent=2, default=float)  # exact Decimals as numbers
 
 
-def plan_tables(plan: Plan, out: Console, decisions: Decisions | None = None) -> None:
+def plan_tables(plan: Plan, out: Console, decisions: Decisions | None = None, book: Ledger | None = None) -> None:
     """The plan as a shot table (with each shot's action when a run exists), an output table and a total line,
     fitted to the console's width."""
     notes: dict[str, int] = {}
@@ -237,6 +240,18 @@ def plan_tables(plan: Plan, out: Console, decisions: Decisions | None = None) ->
         counts = {a: sum(1 for d in decisions.shots if d.action.value == a) for a in ("reuse", "resume", "generate")}
         out.print(Text(f"This run: {counts['reuse']} reuse, {counts['resume']} resume, {counts['generate']} "
                        f"generate; to spend: {plan.money.show(decisions.amount)}"))
+    if book is not None and (book.runs or book.cap is not None):
+        out.print(Text(ledger_line(book, plan.money)))
+
+
+def ledger_line(book: Ledger, money: Currency) -> str:
+    """'All runs: $5.03 spent by 3 runs; cap $20.00, $14.97 left'."""
+    line = f"All runs: {money.show(float(book.committed))} spent by {book.runs} run(s)"
+    if book.pending:
+        line += f" ({money.show(float(book.pending))} of it not billed yet)"
+    if book.cap is not None:
+        line += f"; cap {money.show(float(book.cap))}, {money.show(float(book.left or 0))} left"
+    return line
 
 
 def _plan_columns(plan: Plan, marks: list[str], decisions: Decisions | None) -> list[Column]:
@@ -283,7 +298,10 @@ def status_tables(info: RunStatus, out: Console) -> None:
         why = info.stale.get(name)
         print_path(out, f"film {name}:", path, f"  STALE: {why}" if why else "")
     money = "simulated, nothing was paid" if info.simulated else f"{info.tokens:,} tokens"
-    out.print(Text(f"Spent: {CURRENCIES[info.currency].show(info.amount)} ({money})"))
+    cap = info.budget_total
+    left = f"; cap on all runs {CURRENCIES[info.currency].show(cap)}, " \
+        f"{CURRENCIES[info.currency].show(max(cap - info.amount, 0))} left" if cap is not None else ""
+    out.print(Text(f"Spent: {CURRENCIES[info.currency].show(info.amount)} by all runs ({money}){left}"))
 
 
 def _in_run(clip: str | None, run_dir: str) -> str | None:

@@ -39,6 +39,9 @@ RegionOpt = Annotated[Region | None, typer.Option(
     "ARK_BASE_URL, else the storyboard's model ids", show_default=False)]
 BudgetOpt = Annotated[float | None, typer.Option(
     "--budget", min=0, help="Hard cap in the region's currency (overrides budget_usd / budget_cny)")]
+BudgetTotalOpt = Annotated[float | None, typer.Option(
+    "--budget-total", min=0, help="Hard cap on all runs of the run directory together, in the region's currency "
+    "(overrides budget_total_usd / budget_total_cny)")]
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -64,6 +67,7 @@ def run(
     concurrency: Annotated[int, typer.Option(min=1, max=100, help="Tasks on the provider at once")]
     = DEFAULT_CONCURRENCY,
     budget: BudgetOpt = None,
+    budget_total: BudgetTotalOpt = None,
     reroll: Annotated[list[str] | None, typer.Option(help="Make this shot again with a new seed (repeatable)")]
     = None,
     drop_reroll: Annotated[list[str] | None, typer.Option(
@@ -83,7 +87,7 @@ def run(
     checked = check_file(file, str(file), region=region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
     kind = backend or default_kind()
-    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget,
+    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget, budget_total=budget_total,
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts,
                          prices=load_prices(settings.prices, checked.region.region),

@@ -58,6 +58,7 @@ class RunStatus:
     simulated: bool = False  # every run here used the simulator: no money was spent
     currency: str = "USD"  # of every amount here (the journal's)
     region: str | None = None  # the region the run was made on, when recorded
+    budget_total: float | None = None  # the cap on all runs together the last run had, when it had one
 
 
 def locate(target: Path, out: Path | None, *, check: bool = True, region: RegionChoice | None = None) -> RunDir:
@@ -91,7 +92,8 @@ def status(run_dir: RunDir) -> RunStatus:
                          sum(s.tokens for s in shots), round(sum(s.amount for s in shots), 4), journal.last_run(),
                          _stale(run_dir, journal, list(films)),
                          simulated=journal.meta("backend.sim") is not None and journal.meta("backend.ark") is None,
-                         currency=journal.currency() or "USD", region=journal.meta("region"))
+                         currency=journal.currency() or "USD", region=journal.meta("region"),
+                         budget_total=float(journal.meta("budget_total") or 0) or None)
     finally:
         journal.close()
 

@@ -236,6 +236,11 @@ class Journal:
         self._sql("UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?",
                   (time.time(), exit_code, json.dumps(summary), run))
 
+    def run_count(self) -> int:
+        """How many runs were recorded."""
+        row = self._one("SELECT COUNT(*) AS n FROM runs")
+        return 0 if row is None else int(row["n"])
+
     def last_run(self) -> dict[str, Any] | None:
         """The newest run record."""
         row = self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")

@@ -25,6 +25,7 @@ from orchestrator.engine.events import EventLog
 from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
 from orchestrator.engine.gate import CreateGate
 from orchestrator.engine.journal import Journal
+from orchestrator.engine.ledger import Ledger, ledger
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
 from orchestrator.engine.plan import Plan, dollars, make_plan
 from orchestrator.engine.review import check_locks
@@ -46,6 +47,7 @@ class RunOptions:
     out: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     budget: float | None = None  # in the run's currency; wins over the storyboard's budget
+    budget_total: float | None = None  # likewise, for all runs of the run directory together (the ledger)
     rerolls: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()  # shots whose newest reroll is given up (back to the take before it)
     picks: tuple[tuple[str, int], ...] = ()  # (shot, reroll number): use that take (`plan --pick`, `pick`)
@@ -69,6 +71,7 @@ class Prepared:
     decisions: Decisions
     run_dir: RunDir
     selected: tuple[str, ...]  # shots this run touches, in plan order
+    ledger: Ledger  # what earlier runs of the run directory spent, and the cap on all of them
 
     @property
     def cost_to_generate(self) -> Decimal:
@@ -136,7 +139,9 @@ def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | 
     wanted = set(checked.specs)
     if options.only:
         wanted = set(options.only).union(*(nx.ancestors(checked.graph, s) for s in options.only))
-    return Prepared(checked, plan, decisions, run_dir, tuple(s.id for s in plan.shots if s.id in wanted))
+    cap = options.budget_total if options.budget_total is not None else checked.budget_total
+    return Prepared(checked, plan, decisions, run_dir, tuple(s.id for s in plan.shots if s.id in wanted),
+                    ledger(journal, plan, cap))
 
 
 def check_currency(journal: Journal | None, plan: Plan, run_dir: RunDir) -> None:
@@ -151,13 +156,30 @@ def check_currency(journal: Journal | None, plan: Plan, run_dir: RunDir) -> None
                       f"(ORCHESTRATOR_REGION={other.region.value}) or give another --out")
 
 
-def check_budget(prepared: Prepared, flag_given: bool) -> None:
-    """Refuse (exit 3) when what this run would generate costs more than the budget."""
+def check_budget(prepared: Prepared, flag_given: bool, total_flag_given: bool = False) -> None:
+    """Refuse (exit 3) when what this run would generate costs more than the budget, or than what the cap on all
+    runs of the run directory leaves."""
     budget = prepared.plan.budget
+    money = prepared.plan.money
     if budget is not None and prepared.cost_to_generate > dollars(budget):
         key = prepared.checked.region.profile.budget_key
         source = "--budget" if flag_given else f"{key} in {prepared.checked.path}"
-        raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source, prepared.plan.money.symbol)
+        raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source, money.symbol)
+    book = prepared.ledger
+    if book.cap is not None and book.committed + prepared.cost_to_generate > book.cap:
+        key = prepared.checked.region.profile.total_budget_key
+        source = "--budget-total" if total_flag_given else f"{key} in {prepared.checked.path}"
+        raise BudgetExceeded(book.committed + prepared.cost_to_generate, book.cap,
+                             f"{source}: {money.show(float(book.committed))} already spent by {book.runs} "
+                             f"run(s) of {prepared.run_dir.root}, {money.show(float(prepared.cost_to_generate))} "
+                             "more for this one", money.symbol)
+
+
+def _limit(plan: Plan, book: Ledger) -> Decimal | None:
+    """What this run's creates may commit: the lower of its own budget and what the ledger's cap leaves."""
+    limits = [dollars(plan.budget)] if plan.budget is not None else []
+    limits += [book.left] if book.left is not None else []
+    return min(limits, default=None)
 
 
 def open_journal(run_dir: RunDir, hint: str) -> Journal | None:
@@ -235,7 +257,7 @@ def _final(path: Path) -> Path:
 async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: RunOptions, events: EventLog,
                       journal: Journal, confirm: Callable[[Prepared], None] | None) -> RunResult:
     prepared = prepare(checked, options, journal)
-    check_budget(prepared, options.budget is not None)
+    check_budget(prepared, options.budget is not None, options.budget_total is not None)
     if confirm is not None and any(prepared.decisions.of(s).action is not Action.REUSE for s in prepared.selected):
         confirm(prepared)
     for shot, variant in prepared.decisions.rerolls.items():
@@ -243,6 +265,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     journal.set_meta("storyboard", str(checked.path.resolve()))
     journal.set_meta("region", prepared.plan.region)  # the journal's amounts are in this region's currency
     journal.set_meta("currency", prepared.plan.currency)
+    journal.set_meta("budget_total", "" if prepared.ledger.cap is None else str(prepared.ledger.cap))  # for status
     journal.set_meta(f"backend.{backend.kind.value}", "1")  # status says "simulated" while no real call was made
     run = journal.begin_run(str(checked.path))
     plan = prepared.plan
@@ -255,7 +278,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     ctx = ShotContext(
         client=backend.client, journal=journal, run_dir=prepared.run_dir, base_dir=checked.base_dir, run=run,
         events=events, limit=options.limit or AdaptiveLimit(options.concurrency),
-        budget=Budget(None if plan.budget is None else dollars(plan.budget), money=plan.money),
+        budget=Budget(_limit(plan, prepared.ledger), money=plan.money),
         estimates={s.id: s for s in plan.shots}, gate=options.gate or CreateGate(), polls=backend.polls,
         max_attempts=options.max_attempts, rng=options.rng, keep_going=options.keep_going,
     )

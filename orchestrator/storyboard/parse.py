@@ -98,7 +98,8 @@ def _salvage(data: dict[str, Any], errors: list[ErrorDetails]) -> tuple[dict[str
             clean["assembly"], assembly_ok = {}, False
         elif head in {"outputs", "endpoints"} and len(loc) >= 2 and isinstance(clean.get(head), dict):
             clean[head].pop(loc[1], None)
-        elif head in {"name", "budget_usd", "budget_cny", "endpoints", "outputs"} or (
+        elif head in {"name", "budget_usd", "budget_cny", "budget_total_usd", "budget_total_cny", "endpoints",
+                      "outputs"} or (
                 len(loc) == 1 and err["type"] == "extra_forbidden"):
             clean.pop(str(head), None)
         else:

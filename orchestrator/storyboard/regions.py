@@ -108,13 +108,13 @@ def check_budget(storyboard: Storyboard, ctx: RuleContext) -> None:
     """A budget in the other region's currency is an error naming the key that fits."""
     right = ctx.region.profile
     for profile in PROFILES.values():
-        key = profile.budget_key
-        if profile.region is not right.region and getattr(storyboard, key) is not None:
-            ctx.error((key,), f"a budget in {profile.currency.code}; this run is on {right.label} "
-                      f"({ctx.region.reason}), billed in {right.currency.code}: use {right.budget_key}", key=True)
+        for key, fits in ((profile.budget_key, right.budget_key), (profile.total_budget_key, right.total_budget_key)):
+            if profile.region is not right.region and getattr(storyboard, key) is not None:
+                ctx.error((key,), f"a budget in {profile.currency.code}; this run is on {right.label} "
+                          f"({ctx.region.reason}), billed in {right.currency.code}: use {fits}", key=True)
 
 
-def budget_of(storyboard: Storyboard, choice: RegionChoice) -> float | None:
-    """The storyboard's budget in the run's currency."""
-    value = getattr(storyboard, choice.profile.budget_key)
+def budget_of(storyboard: Storyboard, choice: RegionChoice, *, total: bool = False) -> float | None:
+    """The storyboard's budget in the run's currency: per run, or (`total`) for all runs of its run directory."""
+    value = getattr(storyboard, choice.profile.total_budget_key if total else choice.profile.budget_key)
     return None if value is None else float(value)

@@ -123,6 +123,10 @@ class Storyboard(_Strict):
     budget_usd: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in USD (BytePlus)")
     budget_cny: float | None = Field(None, gt=0, description="Hard cap on what a run may commit, in CNY "
                                      "(Volcengine)")
+    budget_total_usd: float | None = Field(None, gt=0, description="Hard cap on what all runs of the run directory "
+                                           "may spend together (the ledger: rerolls, alternates, edits), in USD")
+    budget_total_cny: float | None = Field(None, gt=0, description="Hard cap on what all runs of the run directory "
+                                           "may spend together, in CNY")
 
 
 def allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -48,6 +48,11 @@ class CheckedStoryboard:
         return regions.budget_of(self.storyboard, self.region)
 
     @property
+    def budget_total(self) -> float | None:
+        """The storyboard's cap on all runs of its run directory together, in the run's currency."""
+        return regions.budget_of(self.storyboard, self.region, total=True)
+
+    @property
     def base_dir(self) -> Path:
         """The folder relative paths in the storyboard are resolved against."""
         return self.path.parent

@@ -124,3 +124,30 @@ def test_a_locked_shot_refuses_the_edit_that_would_make_it_again_until_unlocked(
     assert run_cli("unlock", storyboard, "mid", "--out", out).stdout.strip() == "mid: unlocked"
     assert run(storyboard, out).code == 0
     assert tasks_created(ark) == 6
+
+
+def test_the_ledger_cap_refuses_a_run_that_would_pass_it_across_runs(ark: SimulatorServer, tmp_path: Path) -> None:
+    one = plan_json(write_storyboard(tmp_path / "probe", CHAIN[:1], name="review"), tmp_path / "probe-runs")
+    clip = float(one["usd"])  # one shot, as planned
+    # Room for the first run (3 shots) and one reroll of the last shot, not for a second reroll.
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review", budget_usd=round(3.5 * clip, 4),
+                                  budget_total_usd=round(4.5 * clip, 4))
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+    first = run(storyboard, out, "--reroll", "end")
+    assert first.code == 0, first.stderr
+    assert tasks_created(ark) == 4
+
+    refused = run(storyboard, out, "--reroll", "end")
+    assert refused.code == 3
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith("orchestrator: planned cost ") and f"budget_total_usd in {storyboard}" in line
+    assert "already spent by 2 run(s)" in line
+    assert tasks_created(ark) == 4  # refused before any create
+    planned = plan_json(storyboard, out)
+    assert planned["ledger"]["runs"] == 2 and planned["ledger"]["budget_total_usd"] == round(4.5 * clip, 4)
+    status = run_cli("status", storyboard, "--out", out)
+    assert "cap on all runs" in status.stdout and "by all runs" in status.stdout
+    # A flag may raise the cap for one run, as --budget does for the per-run budget.
+    assert run(storyboard, out, "--reroll", "end", "--budget-total", str(round(6 * clip, 4))).code == 0
+    assert tasks_created(ark) == 5
