@@ -296,7 +296,9 @@ def status_tables(info: RunStatus, out: Console) -> None:
     print_table(out, columns, [s.shot for s in shots], STATUS_HINT)
     for name, path in info.films.items():
         why = info.stale.get(name)
-        print_path(out, f"film {name}:", path, f"  STALE: {why}" if why else "")
+        kept = info.versions.get(name)
+        earlier = f"  ({kept} earlier version{'s' if kept > 1 else ''} in outputs/versions)" if kept else ""
+        print_path(out, f"film {name}:", path, (f"  STALE: {why}" if why else "") + earlier)
     money = "simulated, nothing was paid" if info.simulated else f"{info.tokens:,} tokens"
     cap = info.budget_total
     left = f"; cap on all runs {CURRENCIES[info.currency].show(cap)}, " \

@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
 from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
+from orchestrator.engine import versions
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.plan import Plan
@@ -101,10 +104,24 @@ class FilmMaker:
         if self._up_to_date(signatures):
             return None
         entries = {name: output_entries(self.checked, name, clips) for name in names}
-        films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
-                                     sizes={n: self.sizes[n] for n in names})
         made = stored_films(self.journal)
-        made.update({n: {"signature": signatures[n], "sha": sha256_path(f.film.path)} for n, f in films.films.items()})
+        replaced = [n for n in names if not film_is_current(self.run_dir.film(n), made.get(n), signatures[n])]
+        kept = [k for n in replaced if (k := versions.keep(self.run_dir, n)) is not None]
+        try:
+            films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
+                                         sizes={n: self.sizes[n] for n in names})
+        except BaseException:
+            for k in kept:
+                versions.give_back(k)
+            raise
+        takes = {n: versions.clip_keys(clips, self.checked.outputs[n]) for n in names}
+        for k in kept:
+            earlier = made.get(k.name, {})
+            versions.record(self.run_dir, self.journal, k, earlier.get("takes", {}), takes[k.name],
+                            earlier.get("made_at"))
+        now = time.time()
+        made.update({n: {"signature": signatures[n], "sha": sha256_path(f.film.path), "takes": takes[n],
+                         "made_at": now} for n, f in films.films.items()})
         self.journal.set_meta(FILMS_META, json.dumps(made, sort_keys=True))
         return films
 
@@ -115,16 +132,17 @@ class FilmMaker:
         return all(film_is_current(self.run_dir.film(n), stored.get(n), sig) for n, sig in signatures.items())
 
 
-FILMS_META = "films.v2"  # output -> {"signature": what the film was made from, "sha": the film's bytes}
+FILMS_META = "films.v2"  # output -> {"signature": what the film was made from, "sha": the film's bytes, "takes":
+# shot -> short key of the take used, "made_at"}
 
 
-def stored_films(journal: Journal) -> dict[str, dict[str, str]]:
+def stored_films(journal: Journal) -> dict[str, dict[str, Any]]:
     """What each film was last made from, as the journal recorded it."""
     made = json.loads(journal.meta(FILMS_META) or "{}")
     return made if isinstance(made, dict) else {}
 
 
-def film_is_current(path: Path, stored: dict[str, str] | None, signature: str) -> bool:
+def film_is_current(path: Path, stored: dict[str, Any] | None, signature: str) -> bool:
     """Whether the film on disk is the one made from `signature` (and nobody replaced it since)."""
     return (stored is not None and stored.get("signature") == signature and path.is_file()
             and sha256_path(path) == stored.get("sha"))

@@ -22,6 +22,7 @@ from orchestrator.engine.films import (
 from orchestrator.engine.journal import Journal, Take, TakeState
 from orchestrator.engine.run import RunOptions, prepare
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
+from orchestrator.engine.versions import history
 from orchestrator.errors import ConfigError, OrchestratorError
 from orchestrator.profiles import Region, RegionChoice, money_keys
 from orchestrator.storyboard.validate import check_file
@@ -59,6 +60,7 @@ class RunStatus:
     currency: str = "USD"  # of every amount here (the journal's)
     region: str | None = None  # the region the run was made on, when recorded
     budget_total: float | None = None  # the cap on all runs together the last run had, when it had one
+    versions: dict[str, int] = field(default_factory=dict)  # film -> earlier versions kept in outputs/versions
 
 
 def locate(target: Path, out: Path | None, *, check: bool = True, region: RegionChoice | None = None) -> RunDir:
@@ -93,7 +95,8 @@ def status(run_dir: RunDir) -> RunStatus:
                          _stale(run_dir, journal, list(films)),
                          simulated=journal.meta("backend.sim") is not None and journal.meta("backend.ark") is None,
                          currency=journal.currency() or "USD", region=journal.meta("region"),
-                         budget_total=float(journal.meta("budget_total") or 0) or None)
+                         budget_total=float(journal.meta("budget_total") or 0) or None,
+                         versions={n: len(history(run_dir, n)) for n in films if history(run_dir, n)})
     finally:
         journal.close()
 

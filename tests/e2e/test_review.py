@@ -151,3 +151,31 @@ def test_the_ledger_cap_refuses_a_run_that_would_pass_it_across_runs(ark: Simula
     # A flag may raise the cap for one run, as --budget does for the per-run budget.
     assert run(storyboard, out, "--reroll", "end", "--budget-total", str(round(6 * clip, 4))).code == 0
     assert tasks_created(ark) == 5
+
+
+def test_every_film_a_run_replaces_is_kept_with_what_changed(ark: SimulatorServer, tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    film = out / "review" / "outputs" / "main.mp4"
+    versions = film.parent / "versions"
+    assert run(storyboard, out).code == 0
+    first = film.read_bytes()
+    assert run(storyboard, out).code == 0  # nothing changed: no version
+    assert not versions.exists()
+
+    assert run(storyboard, out, "--reroll", "end").code == 0
+    assert (versions / "main.v1.mp4").read_bytes() == first
+    assert film.read_bytes() != first and probe_film(film).frames == FILM_FRAMES
+    assert run_cli("pick", storyboard, "end", "1", "--out", out).code == 0
+    assert run(storyboard, out).code == 0
+
+    history = json.loads((versions / "main.json").read_text(encoding="utf-8"))
+    assert [(v["version"], v["file"], v["changed"]) for v in history] == [
+        (1, "versions/main.v1.mp4", ["end: take 1 -> take 2"]),
+        (2, "versions/main.v2.mp4", ["end: take 2 -> take 1"]),
+    ]
+    assert film.read_bytes() == first  # the first take again makes the first film again
+    assert probe_film(versions / "main.v2.mp4").frames == FILM_FRAMES
+    status = run_cli("status", storyboard, "--out", out)
+    assert "(2 earlier versions in outputs/versions)" in status.stdout
+    assert tasks_created(ark) == 4
