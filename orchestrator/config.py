@@ -33,6 +33,8 @@ class Settings(BaseSettings):
                                   "ARK_BASE_URL, else the storyboard's model ids, else byteplus")
     out: Path = Field(Path("runs"), description="Folder that holds the run directories (<out>/<name>/)")
     max_attempts: int = Field(3, ge=1, le=10, description="Tasks created per shot at most, retries included")
+    rejections_max: int = Field(10, ge=1, description="Takes of a gated shot made without an approval, after which "
+                                "a reroll is refused until a person approves one (or raises this)")
     poll_scale: float = Field(
         1.0, gt=0, description="Multiplies the status-poll intervals (e.g. 1/60 against `simulate --speed 60`)")
     exif_orientation: Literal["apply", "ignore"] = Field(

@@ -104,6 +104,39 @@ def pick(
                f"({_to_spend(decisions)})")
 
 
+def approve(
+    ctx: typer.Context,
+    target: Target,
+    shot: ShotArg,
+    number: Annotated[int | None, typer.Argument(help="Take number (default: the take in use)", show_default=False)]
+    = None,
+    out: OutOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Approve a gated shot's take (the one in use, or take N, which is then picked): its children start from it on
+    the next `run`. Calls nobody."""
+    run_dir, checked = _open(ctx, target, out, region)
+    assert checked is not None
+    with RunLock(run_dir):
+        journal = Journal(run_dir.journal)
+        try:
+            if shot not in checked.specs:
+                raise ConfigError(f"no shot {shot} in {checked.path} ({', '.join(checked.specs)})")
+            if number is None:
+                key = review.lockable(_decisions(ctx, checked, run_dir, journal, locks=False), shot)
+            else:
+                chosen = review.take_number(journal, shot, number)
+                decisions = _decisions(ctx, checked, run_dir, journal, picks=((shot, chosen.variant),))
+                review.check_pick(journal, decisions, chosen)
+                journal.set_variant(shot, chosen.variant)
+                key = chosen.key
+            journal.set_approved(shot, key)
+            taken = next(t.number for t in review.shot_takes(journal, shot) if t.key == key)
+        finally:
+            journal.close()
+    typer.echo(f"{shot}: take {taken} approved; `orchestrator run {target}` goes on from it")
+
+
 def lock(ctx: typer.Context, target: Target, shot: ShotArg, out: OutOpt = None, region: RegionOpt = None) -> None:
     """Pin the take a shot uses: a later edit, reroll or parent change that would make it again is refused."""
     run_dir, checked = _open(ctx, target, out, region)

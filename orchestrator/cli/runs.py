@@ -77,6 +77,8 @@ def run(
     = None,
     keep_going: Annotated[bool, typer.Option(help="Keep submitting after an account-wide refusal (401/403)")]
     = False,
+    gate: Annotated[bool, typer.Option("--gate", help="Make every chain link a review gate: a shot's children "
+                                       "wait until its take is approved (orchestrator approve)")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending on the real provider")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line on stdout")] = False,
     region: RegionOpt = None,
@@ -89,16 +91,22 @@ def run(
     kind = backend or default_kind()
     options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget, budget_total=budget_total,
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
-                         keep_going=keep_going, max_attempts=settings.max_attempts,
+                         keep_going=keep_going, max_attempts=settings.max_attempts, gate_links=gate,
+                         rejections_max=settings.rejections_max,
                          prices=load_prices(settings.prices, checked.region.region),
                          exif=settings.exif_orientation == "apply")
     check_options(checked, options)  # a mistyped flag is said before any backend starts
     require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is spent
     confirm = None if kind is BackendKind.SIM or yes else _confirm
-    resume = _resume_command(file, out, backend, budget, only, region)
+    resume = _resume_command(file, out, backend, budget, only, region, gate)
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
         _summary(result, resume, simulated=kind is BackendKind.SIM, money=checked.region.profile.currency)
+    if result.waiting:
+        gates = sorted(set(result.waiting.values()))
+        typer.echo(f"waiting for approval: {', '.join(result.waiting)} (after {', '.join(gates)}); look at "
+                   f"{result.run_dir.root / 'report.html'} or `orchestrator takes {file}`, then `orchestrator approve "
+                   f"{file} {gates[0]} [N]` and `{resume}`, or reroll with `{resume} --reroll {gates[0]}`", err=True)
     raise typer.Exit(result.exit_code)
 
 
@@ -140,7 +148,7 @@ def _confirm(prepared: Prepared) -> None:
 
 
 def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, budget: float | None,
-                    only: list[str] | None, region: Region | None = None) -> str:
+                    only: list[str] | None, region: Region | None = None, gate: bool = False) -> str:
     """The command that resumes this run: the same storyboard, run directory and choices (never --reroll)."""
     words = ["orchestrator", "run", str(file)]
     words += ["--out", str(out)] if out is not None else []
@@ -149,6 +157,7 @@ def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, b
     words += ["--region", region.value] if region is not None else []
     for shot in only or ():
         words += ["--only", shot]
+    words += ["--gate"] if gate else []
     return " ".join(shlex.quote(w) for w in words)
 
 

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS takes (
 CREATE INDEX IF NOT EXISTS takes_by_shot ON takes (shot, key);
 CREATE TABLE IF NOT EXISTS variants (shot TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (shot TEXT PRIMARY KEY, key TEXT NOT NULL, locked_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (shot TEXT PRIMARY KEY, key TEXT NOT NULL, approved_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     storyboard TEXT NOT NULL,
@@ -262,6 +263,15 @@ class Journal:
     def locks(self) -> dict[str, str]:
         """shot -> the key it is locked on."""
         return {str(r["shot"]): str(r["key"]) for r in self._rows("SELECT shot, key FROM locks")}
+
+    def approved(self, shot: str) -> tuple[str, float] | None:
+        """(key, when) of the shot's approved take, if one was approved (`orchestrator approve`)."""
+        row = self._one("SELECT key, approved_at FROM approvals WHERE shot = ?", (shot,))
+        return None if row is None else (str(row["key"]), float(row["approved_at"]))
+
+    def set_approved(self, shot: str, key: str) -> None:
+        """Approve the take of this key: a gated shot's children may start from it."""
+        self._sql("INSERT OR REPLACE INTO approvals VALUES (?, ?, ?)", (shot, key, time.time()))
 
     def set_lock(self, shot: str, key: str | None) -> None:
         """Lock a shot on a key, or unlock it (None)."""

@@ -9,12 +9,14 @@ shot anew is refused before anything is paid.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.engine.decide import Action, Decisions
 from orchestrator.engine.journal import Journal, Take, TakeState, live_take
 from orchestrator.engine.keys import Params, changed_fields
 from orchestrator.errors import ConfigError
+from orchestrator.storyboard.validate import CheckedStoryboard
 
 
 @dataclass(frozen=True)
@@ -139,3 +141,41 @@ def lockable(decisions: Decisions, shot: str) -> str:
         raise ConfigError(f"shot {shot} has no finished take in use to lock ({decision.action.value}: "
                           f"{decision.reason}): run it first")
     return decision.key
+
+
+# -- review gates: a gated shot's children wait for an approved take ------------------------------------------------
+
+
+class Held(Exception):
+    """A shot waits: its parent is gated and the parent's take in use is not approved."""
+
+    def __init__(self, gate: str) -> None:
+        self.gate = gate
+        super().__init__(f"waits for approval of {gate}")
+
+
+def gated(checked: CheckedStoryboard, shot: str, every_link: bool) -> bool:
+    """Whether a shot's children wait for its approval: `review: true`, or `--gate` on a shot with a chained child."""
+    return checked.specs[shot].shot.review or (every_link and any(True for _ in checked.graph.successors(shot)))
+
+
+def approved(journal: Journal, shot: str, key: str | None) -> bool:
+    """Whether the take of `key` is the shot's approved one."""
+    found = journal.approved(shot)
+    return key is not None and found is not None and found[0] == key
+
+
+def check_rejections(journal: Journal | None, checked: CheckedStoryboard, rerolls: Sequence[str], every_link: bool,
+                     limit: int, target: str) -> None:
+    """Refuse to reroll a gated shot that already has `limit` takes made since its last approval: a person looks."""
+    if journal is None:
+        return
+    for shot in rerolls:
+        if not gated(checked, shot, every_link):
+            continue
+        since = (journal.approved(shot) or ("", 0.0))[1]
+        waiting = [t for t in shot_takes(journal, shot) if t.made_at > since]
+        if len(waiting) >= limit:
+            raise ConfigError(f"shot {shot} has {len(waiting)} takes made without an approval (the limit is "
+                              f"{limit}): look at them first (orchestrator takes {target} {shot}) and approve one "
+                              "(orchestrator approve), or raise ORCHESTRATOR_REJECTIONS_MAX")

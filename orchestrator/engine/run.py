@@ -28,7 +28,7 @@ from orchestrator.engine.journal import Journal
 from orchestrator.engine.ledger import Ledger, ledger
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
 from orchestrator.engine.plan import Plan, dollars, make_plan
-from orchestrator.engine.review import check_locks
+from orchestrator.engine.review import Held, approved, check_locks, check_rejections, gated
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
@@ -60,6 +60,8 @@ class RunOptions:
     limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
     gate: CreateGate | None = None  # likewise: keeps their creates apart on the provider's list
     exif: bool = True  # the provider applies a JPEG's EXIF orientation (Settings.exif_orientation)
+    gate_links: bool = False  # --gate: every shot with a chained child is a review gate
+    rejections_max: int = 10  # takes of a gated shot without an approval before a reroll needs a person
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class RunResult:
     report: Path | None
     contact_sheet: Path | None
     warnings: list[str]
+    waiting: dict[str, str] = field(default_factory=dict)  # shot -> the gated shot whose approval it waits for
 
     @property
     def exit_code(self) -> int:
@@ -136,6 +139,8 @@ def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | 
     decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops, dict(options.picks))
     if locks:
         check_locks(journal, decisions, str(checked.path))
+    check_rejections(journal, checked, options.rerolls, options.gate_links, options.rejections_max,
+                     str(checked.path))
     wanted = set(checked.specs)
     if options.only:
         wanted = set(options.only).union(*(nx.ancestors(checked.graph, s) for s in options.only))
@@ -292,8 +297,15 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     with ffmpeg_slots():
         maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
 
+        keys: dict[str, str | None] = {}  # the key of each shot's take in use this run, once decided
+
         async def one(shot: str, parent: Handoff | None, publish: Callable[[Handoff], None]) -> ShotOutcome:
             decision = _settled(prepared, journal, shot, parent)
+            keys[shot] = decision.key
+            gate = checked.specs[shot].shot.after
+            if gate is not None and gated(checked, gate, options.gate_links) and \
+                    not approved(journal, gate, keys.get(gate)):
+                raise Held(gate)
             try:
                 outcome = await ShotRunner(ctx, checked.specs[shot], decision, parent).run(publish)
             except Exception as exc:
@@ -312,15 +324,20 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         if written is not None:  # the run cannot go on writing; what it did is journaled and resumes next time
             await maker.settle()
             raise written
-        failed = {s: _reason(e) for s, e in graph.failed.items()}
-        blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items()}
+        held = {s: e.gate for s, e in graph.failed.items() if isinstance(e, Held)}
+        waiting = {**held, **{s: held[a] for s, a in graph.blocked.items() if a in held}}
+        failed = {s: _reason(e) for s, e in graph.failed.items() if s not in held}
+        blocked = {s: f"its ancestor {a} did not finish" for s, a in graph.blocked.items() if s not in waiting}
         for shot, reason in failed.items():
             events.emit("failed", shot, reason=reason)
         for shot, reason in blocked.items():
             events.emit("blocked", shot, reason=reason)
+        for shot, gate in waiting.items():
+            events.emit("waiting", shot, reason=f"waits for approval of {gate}", gate=gate)
         clips = {s: o.clip for s, o in graph.done.items()}
         films = await maker.make(clips) if options.assemble else None
     result = _result(prepared, graph.done, failed, blocked, films, journal, run)
+    result.waiting = waiting
     if films is not None:
         for name, film in films.films.items():
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,

@@ -88,6 +88,8 @@ class Shot(GenerationParams):
     handoff: Literal["first_frame", "reference"] | None = Field(
         None, description="How the parent's last frame is sent: as first_frame (default) or reference image 1"
     )
+    review: bool = Field(False, description="A review gate: this shot's children wait until its take is approved "
+                         "(`orchestrator approve`)")
 
 
 class Assembly(_Strict):

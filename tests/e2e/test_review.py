@@ -179,3 +179,57 @@ def test_every_film_a_run_replaces_is_kept_with_what_changed(ark: SimulatorServe
     status = run_cli("status", storyboard, "--out", out)
     assert "(2 earlier versions in outputs/versions)" in status.stdout
     assert tasks_created(ark) == 4
+
+
+GATED: list[dict[str, Any]] = [{"id": "hook", "review": True}, {"id": "mid", "after": "hook"},
+                               {"id": "end", "after": "mid"}]
+
+
+def test_a_gate_holds_its_children_until_approved_and_the_run_says_how(ark: SimulatorServer, tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, GATED, name="review")
+    out = tmp_path / "runs"
+    held = run_cli("run", storyboard, "--out", out, "--yes")
+    assert held.code == 0, held.stderr
+    assert tasks_created(ark) == 1
+    (line,) = [x for x in held.stderr.splitlines() if x.startswith("waiting for approval")]
+    assert line.startswith("waiting for approval: mid, end (after hook);")
+    assert f"orchestrator approve {storyboard} hook [N]" in line and "--reroll hook" in line
+    assert not (out / "review" / "outputs" / "main.mp4").exists()
+
+    # A reroll while waiting: the gate still holds; then take 1 is approved (and so picked back).
+    rerolled = run(storyboard, out, "--reroll", "hook")
+    assert rerolled.code == 0 and tasks_created(ark) == 2
+    assert {e["shot"] for e in events(rerolled) if e["event"] == "waiting"} == {"mid", "end"}
+    approved = run_cli("approve", storyboard, "hook", "1", "--out", out)
+    assert (approved.code, approved.stdout.strip()) == (
+        0, f"hook: take 1 approved; `orchestrator run {storyboard}` goes on from it")
+    released = run(storyboard, out)
+    assert released.code == 0, released.stderr
+    assert submitted(events(released)) == ["mid", "end"] and tasks_created(ark) == 4
+    assert in_use(takes_json(storyboard, out, "hook")["hook"]) == 1
+    assert probe_film(out / "review" / "outputs" / "main.mp4").frames == FILM_FRAMES
+
+
+def test_gate_on_every_link_and_the_rejection_limit_asks_for_a_person(ark: SimulatorServer, tmp_path: Path,
+                                                                      monkeypatch: Any) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_REJECTIONS_MAX", "2")
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    first = run(storyboard, out, "--gate")
+    assert first.code == 0 and submitted(events(first)) == ["hook"]
+    assert run(storyboard, out, "--gate", "--reroll", "hook").code == 0
+    assert tasks_created(ark) == 2
+
+    refused = run(storyboard, out, "--gate", "--reroll", "hook")
+    assert refused.code == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "orchestrator: shot hook has 2 takes made without an approval (the limit is 2): look at them first "
+        f"(orchestrator takes {storyboard} hook) and approve one (orchestrator approve), or raise "
+        "ORCHESTRATOR_REJECTIONS_MAX")
+    assert tasks_created(ark) == 2
+    assert run_cli("approve", storyboard, "hook", "--out", out).code == 0  # the take in use: 2
+    after_hook = run(storyboard, out, "--gate")
+    assert submitted(events(after_hook)) == ["mid"]  # mid is a gate too
+    assert run_cli("approve", storyboard, "mid", "--out", out).code == 0
+    assert submitted(events(run(storyboard, out, "--gate"))) == ["end"]
+    assert tasks_created(ark) == 4
