@@ -38,7 +38,8 @@ __all__ = [  # with the names other modules take from here rather than from grap
     "AUDIO_RATE", "BITEXACT", "FPS", "QUIET", "SAMPLES_PER_FRAME", "TIMESCALE", "VIDEO_CODEC", "AudioFinish",
     "Crossfade", "Measured", "NormalizePlan", "aac_args", "audio_samples_args", "concat_args", "concat_list",
     "concat_pcm_args", "crossfade_graph", "demux_check_args", "finish_args", "fused_args", "header_args",
-    "loudness_args", "loudness_measure_args", "normalize_args", "originals_args", "probe_args", "seam_frames_args",
+    "loudness_args", "loudness_measure_args", "normalize_args", "originals_args", "poster_args", "probe_args",
+    "seam_frames_args",
 ]
 
 # Output options (each output's own, so each is a mapping: ffmpeg-python writes them sorted by name).
@@ -235,3 +236,12 @@ def loudness_args(path: Path) -> list[str]:
     the graph once to learn its links and frees it. The film's is the last."""
     scanned = Input(path)["a:0"].filter("ebur128", framelog="verbose")  # framelog=verbose: no line per 100 ms block
     return command([Output([scanned], "-", {"f": "null"})], _REPORTING)
+
+
+# --- the review report: a poster per clip and film
+
+
+def poster_args(src: Path, dest: Path, width: int) -> list[str]:
+    """The first frame of a video as a JPEG `width` pixels wide (height to scale, even)."""
+    first = Input(src)["v:0"].filter("scale", width, -2)
+    return command([Output([first], str(dest), {"frames:v": 1, "q:v": 4, "f": "image2"})], QUIET)

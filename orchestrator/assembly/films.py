@@ -5,8 +5,11 @@ Outputs that share shots share cached intermediates, so a clip is normalised onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from orchestrator.assembly import qc
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
@@ -14,6 +17,7 @@ from orchestrator.assembly.process import ffmpeg_slots, run_together
 from orchestrator.assembly.temp import sweep_temp
 
 REPORT_NAME = "report.json"
+SEAMS_DIR = "report/seams"  # each seam's two frames, for report.html: <output>-<frame>-a.jpg | -b.jpg
 SHEET_NAME = "contact_sheet.png"
 OUTPUTS_DIR = "outputs"
 
@@ -54,6 +58,8 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
         qc.write_report(checks, report, warnings)
         frames = {films[name].film.path: seams for name, (_, seams) in zip(films, checked, strict=True)}
         await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet, frames)
+        for name, (_, seams) in zip(films, checked, strict=True):
+            save_seam_frames(run_dir / SEAMS_DIR, name, joins[name], seams)
     return FilmSet(films, checks, report, sheet, warnings)
 
 
@@ -62,6 +68,24 @@ async def _qc(name: str, film: AssembledOutput, joins: list[qc.Join]) -> tuple[q
     path = film.film.path
     seams = await qc.seam_frames(path, joins, qc.thumb_height(film.width, film.height)) if joins else {}
     return await qc.qc_output(name, path, joins, film.loudness, frames=seams), seams
+
+
+def seam_frame_names(name: str, join_frame: int) -> tuple[str, str]:
+    """The files of a seam's frame before and after it."""
+    return f"{name}-{join_frame}-a.jpg", f"{name}-{join_frame}-b.jpg"
+
+
+def save_seam_frames(folder: Path, name: str, joins: list[qc.Join], seams: dict[int, qc.Frame]) -> None:
+    """The frames either side of each seam as small JPEGs (the ones QC compared); a film's old ones go first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = re.compile(rf"{re.escape(name)}-\d+-[ab]\.jpg")  # not another output's (names may hold '-')
+    for old in folder.iterdir():
+        if mine.fullmatch(old.name):
+            old.unlink()
+    for join in joins:
+        for frame, file in zip((join.index - 1, join.index), seam_frame_names(name, join.index), strict=True):
+            if frame in seams:
+                Image.fromarray(seams[frame]).save(folder / file, format="JPEG", quality=85)
 
 
 def _joins(clips: list[OutputClip], film: AssembledOutput) -> list[qc.Join]:

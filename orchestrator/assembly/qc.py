@@ -33,6 +33,7 @@ from orchestrator.assembly.ffmpeg import (
 from orchestrator.assembly.probe import parse_probe, probe
 from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout, run_together, task_group
 from orchestrator.assembly.temp import temporary
+from orchestrator.assembly.verdict import THRESHOLDS, verdict
 
 Frame = npt.NDArray[np.uint8]  # height x width x 3, RGB
 Samples = npt.NDArray[np.int16]  # mono, 48 kHz
@@ -117,9 +118,17 @@ async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness
 
 def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None = None) -> None:
     """Write report.json atomically: a reader sees the previous report or this one, never part of one."""
-    body = {"outputs": [asdict(o) for o in outputs], "warnings": warnings or []}
+    body = {"outputs": [_with_verdicts(o) for o in outputs], "thresholds": THRESHOLDS, "warnings": warnings or []}
     text = json.dumps(body, indent=2, allow_nan=False) + "\n"
     _write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _with_verdicts(output: OutputQC) -> dict[str, object]:
+    body = asdict(output)
+    for join, data in zip(output.joins, body["joins"], strict=True):
+        found = verdict(join.chained, join.ssim, join.duplicate, join.audio_step_db)
+        data.update(verdict=found.word, reasons=list(found.reasons))
+    return body
 
 
 async def contact_sheet(film_joins: list[tuple[Path, list[Join]]], path: Path,

@@ -15,10 +15,10 @@ import shutil
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-# .part: intermediates, seals, report, contact sheet; .part.mp4: films; .joined.mov: joins before finishing
-# (.joined.mkv before CACHE_VERSION 2); .txt: concat lists; .fuse: folders of crossfaded parts (one earlier version,
-# before crossfades went into the cache; swept so its killed runs leave nothing behind).
-TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mov", ".joined.mkv", ".txt", ".fuse")
+# .part: intermediates, seals, report, contact sheet; .part.mp4: films; .part.jpg: posters; .joined.mov: joins
+# before finishing (.joined.mkv before CACHE_VERSION 2); .txt: concat lists; .fuse: folders of crossfaded parts (one
+# earlier version, before crossfades went into the cache; swept so its killed runs leave nothing behind).
+TEMP_SUFFIXES: tuple[str, ...] = (".part", ".part.mp4", ".joined.mov", ".joined.mkv", ".txt", ".fuse", ".part.jpg")
 _TEMP = re.compile(r"\.(?P<final>.+)\.[0-9a-f]{8}(?:" + "|".join(re.escape(s) for s in TEMP_SUFFIXES) + ")")
 _LEGACY_SEAL = re.compile(r"\.[0-9a-f]{24}\.sha256\.[0-9a-f]{8}")  # seals' temp names before they had a suffix
 

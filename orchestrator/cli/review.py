@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import asdict
@@ -12,12 +13,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import load_prices
 from orchestrator.engine import inspect as runinfo
 from orchestrator.engine import review
 from orchestrator.engine.decide import Decisions
 from orchestrator.engine.journal import Journal
-from orchestrator.engine.run import RunOptions, prepare
+from orchestrator.engine.report import write_report
+from orchestrator.engine.run import Prepared, RunOptions, prepare
 from orchestrator.engine.rundir import RunDir, RunLock
 from orchestrator.errors import ConfigError
 from orchestrator.profiles import CURRENCIES
@@ -168,6 +171,23 @@ def unlock(ctx: typer.Context, target: Target, shot: ShotArg, out: OutOpt = None
     typer.echo(f"{shot}: unlocked" if was else f"{shot}: was not locked")
 
 
+def report(ctx: typer.Context, target: Target, out: OutOpt = None, region: RegionOpt = None) -> None:
+    """Write report.html in the run directory again (films, takes, seams, spend), with no provider call; open it
+    from disk in any browser."""
+    run_dir, checked = _open(ctx, target, out, region, need_storyboard=False)
+    with RunLock(run_dir):
+        journal = Journal(run_dir.journal)
+        try:
+            prepared = _prepared(ctx, checked, run_dir, journal, locks=False) if checked is not None else None
+            every_link = journal.meta("gate_links") == "1"
+            with ffmpeg_slots():
+                page = asyncio.run(write_report(run_dir, journal, checked, prepared.decisions if prepared else None,
+                                                prepared.ledger if prepared else None, every_link))
+        finally:
+            journal.close()
+    typer.echo(f"report: {page}")
+
+
 def _open(ctx: typer.Context, target: Path, out: Path | None, region: RegionOpt,
           need_storyboard: bool = True) -> tuple[RunDir, CheckedStoryboard | None]:
     """The run directory and its storyboard: the file given, or the one the run directory's journal names."""
@@ -193,10 +213,15 @@ def _open(ctx: typer.Context, target: Path, out: Path | None, region: RegionOpt,
 
 def _decisions(ctx: typer.Context, checked: CheckedStoryboard, run_dir: RunDir, journal: Journal,
                picks: tuple[tuple[str, int], ...] = (), locks: bool = True) -> Decisions:
+    return _prepared(ctx, checked, run_dir, journal, picks, locks).decisions
+
+
+def _prepared(ctx: typer.Context, checked: CheckedStoryboard, run_dir: RunDir, journal: Journal,
+              picks: tuple[tuple[str, int], ...] = (), locks: bool = True) -> Prepared:
     options = RunOptions(out=run_dir.root.parent, picks=picks,
                          prices=load_prices(settings_of(ctx).prices, checked.region.region),
                          exif=settings_of(ctx).exif_orientation == "apply")
-    return prepare(checked, options, journal, locks=locks).decisions
+    return prepare(checked, options, journal, locks=locks)
 
 
 def _to_spend(decisions: Decisions) -> str:

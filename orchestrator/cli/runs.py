@@ -104,8 +104,9 @@ def run(
         _summary(result, resume, simulated=kind is BackendKind.SIM, money=checked.region.profile.currency)
     if result.waiting:
         gates = sorted(set(result.waiting.values()))
+        look = f"{result.page} or " if result.page is not None else ""
         typer.echo(f"waiting for approval: {', '.join(result.waiting)} (after {', '.join(gates)}); look at "
-                   f"{result.run_dir.root / 'report.html'} or `orchestrator takes {file}`, then `orchestrator approve "
+                   f"{look}`orchestrator takes {file}`, then `orchestrator approve "
                    f"{file} {gates[0]} [N]` and `{resume}`, or reroll with `{resume} --reroll {gates[0]}`", err=True)
     raise typer.Exit(result.exit_code)
 
@@ -166,6 +167,8 @@ def _summary(result: RunResult, resume: str, simulated: bool, money: Currency) -
         typer.echo(f"film {name}: {path}")
     if result.report is not None:
         typer.echo(f"report: {result.report}  contact sheet: {result.contact_sheet}")
+    if result.page is not None:
+        typer.echo(f"review: {result.page} (open it in a browser)")
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     paid = "simulated, nothing was paid" if simulated else f"{result.tokens:,} tokens"

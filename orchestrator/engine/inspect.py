@@ -128,7 +128,7 @@ def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str
         if source is None:
             raise ConfigError("the journal does not name its storyboard")
         checked = check_file(Path(source), source, region=recorded_region(journal))
-        prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal)
+        prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal, locks=False)
     except OrchestratorError as exc:
         return {name: f"cannot tell: {str(exc).splitlines()[0]}" for name in films}
     stored = stored_films(journal)
@@ -216,7 +216,7 @@ async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Pat
             if unknown:
                 raise ConfigError(f"--output {', '.join(unknown)}: no such output in {source} "
                                   f"({', '.join(checked.outputs)})")
-            prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal)
+            prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal, locks=False)
             wanted = outputs or tuple(checked.outputs)
             needed = {s for o in wanted for s in checked.outputs[o]}
             missing = [d for d in prepared.decisions.shots if d.shot in needed and d.action is not Action.REUSE]

@@ -237,6 +237,10 @@ class Journal:
         self._sql("UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?",
                   (time.time(), exit_code, json.dumps(summary), run))
 
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run record, oldest first."""
+        return [dict(r) for r in self._rows("SELECT * FROM runs ORDER BY id")]
+
     def run_count(self) -> int:
         """How many runs were recorded."""
         row = self._one("SELECT COUNT(*) AS n FROM runs")

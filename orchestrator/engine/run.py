@@ -7,7 +7,7 @@ import os
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
 from orchestrator.engine.shot import Handoff, ShotOutcome, ShotRunner
-from orchestrator.errors import BudgetExceeded, ConfigError, RunWriteFailed
+from orchestrator.errors import BudgetExceeded, ConfigError, OrchestratorError, RunWriteFailed
 from orchestrator.profiles import PROFILES, Region
 from orchestrator.storyboard.validate import CheckedStoryboard
 
@@ -102,6 +102,7 @@ class RunResult:
     contact_sheet: Path | None
     warnings: list[str]
     waiting: dict[str, str] = field(default_factory=dict)  # shot -> the gated shot whose approval it waits for
+    page: Path | None = None  # report.html
 
     @property
     def exit_code(self) -> int:
@@ -271,6 +272,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     journal.set_meta("region", prepared.plan.region)  # the journal's amounts are in this region's currency
     journal.set_meta("currency", prepared.plan.currency)
     journal.set_meta("budget_total", "" if prepared.ledger.cap is None else str(prepared.ledger.cap))  # for status
+    journal.set_meta("gate_links", "1" if options.gate_links else "")  # for `orchestrator report`
     journal.set_meta(f"backend.{backend.kind.value}", "1")  # status says "simulated" while no real call was made
     run = journal.begin_run(str(checked.path))
     plan = prepared.plan
@@ -338,6 +340,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         films = await maker.make(clips) if options.assemble else None
     result = _result(prepared, graph.done, failed, blocked, films, journal, run)
     result.waiting = waiting
+    result.page = await _review_page(checked, options, journal, result)
     if films is not None:
         for name, film in films.films.items():
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
@@ -347,6 +350,22 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 failed=failed, blocked=blocked, tokens=result.tokens, lowest_limit=ctx.limit.lowest,
                 **{money: result.amount})
     return result
+
+
+async def _review_page(checked: CheckedStoryboard, options: RunOptions, journal: Journal, result: RunResult
+                       ) -> Path | None:
+    """report.html as the run left things (the takes now in use); a page that cannot be made is a warning, never
+    a failed run: what was paid for is on disk either way."""
+    from orchestrator.engine.report import write_report  # the page reads status, which reads runs: import late
+
+    after = replace(options, rerolls=(), drops=(), picks=())
+    try:
+        now = prepare(checked, after, journal, locks=False)
+        with ffmpeg_slots():
+            return await write_report(now.run_dir, journal, checked, now.decisions, now.ledger, options.gate_links)
+    except (OrchestratorError, OSError) as exc:
+        result.warnings.append(f"report.html was not written: {str(exc).splitlines()[0]}")
+        return None
 
 
 def _settled(prepared: Prepared, journal: Journal, shot: str, parent: Handoff | None) -> Decision:
