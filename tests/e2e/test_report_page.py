@@ -121,7 +121,7 @@ def test_the_page_opens_from_disk_in_headless_chromium(ark: SimulatorServer, tmp
     screen = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float64)
     assert screen.std() > 10, "the page is blank"
     assert box is not None
-    left, top, width, height = (int(round(v)) for v in (box["x"], box["y"], box["width"], box["height"]))
+    left, top, width, height = (round(v) for v in (box["x"], box["y"], box["width"], box["height"]))
     shown = screen[top:top + height // 2, left:left + width]  # the upper half: no player controls over it
     poster = Image.open(moved / "report" / "posters" / "main.jpg").convert("RGB").resize((width, height))
     expected = np.asarray(poster, dtype=np.float64)[:height // 2]
