@@ -89,6 +89,7 @@ def plan(
         "--drop-reroll", help="Show going back to the take before this shot's newest reroll (repeatable)")] = None,
     pick: Annotated[list[str] | None, typer.Option(
         "--pick", help="SHOT=N: price using take N of SHOT, as `orchestrator pick` would (repeatable)")] = None,
+    takes: runs.TakesOpt = None,
     region: runs.RegionOpt = None,
 ) -> None:
     """Show what a run would do and cost, shot by shot, in the region's currency (with the run directory's
@@ -99,10 +100,11 @@ def plan(
     options = RunOptions(out=out or settings.out, budget=budget, budget_total=budget_total,
                          prices=load_prices(prices or settings.prices, checked.region.region),
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()),
+                         alternates=tuple(runs.shot_and_number("--takes", t, 10) for t in takes or ()),
                          exif=settings.exif_orientation == "apply")
     journal = open_journal(run_dir_for(checked.name, options.out), str(file))
     try:
-        chosen = [review_engine.take_number(journal, *_shot_and_number(p)) for p in pick or ()] \
+        chosen = [review_engine.take_number(journal, *runs.shot_and_number("--pick", p)) for p in pick or ()] \
             if journal is not None else []
         if pick and journal is None:
             raise ConfigError("--pick: no run yet, so no takes to pick from")
@@ -114,19 +116,13 @@ def plan(
     finally:
         if journal is not None:
             journal.close()
-    decisions = prepared.decisions if journal is not None else None
+    alternates = any(d.extras or d.alternates for d in prepared.decisions.shots)
+    decisions = prepared.decisions if journal is not None or alternates else None
     if as_json:
         typer.echo(render.plan_json(prepared.plan, decisions, prepared.ledger))
     else:
         render.plan_tables(prepared.plan, render.console(), decisions, prepared.ledger)
     check_budget(prepared, budget is not None, budget_total is not None)
-
-
-def _shot_and_number(text: str) -> tuple[str, int]:
-    shot, _, number = text.partition("=")
-    if not shot or not number.isdigit():
-        raise ConfigError(f"--pick {text}: write SHOT=N, e.g. --pick hook=2")
-    return shot, int(number)
 
 
 @app.command()

@@ -39,9 +39,21 @@ RegionOpt = Annotated[Region | None, typer.Option(
     "ARK_BASE_URL, else the storyboard's model ids", show_default=False)]
 BudgetOpt = Annotated[float | None, typer.Option(
     "--budget", min=0, help="Hard cap in the region's currency (overrides budget_usd / budget_cny)")]
+TakesOpt = Annotated[list[str] | None, typer.Option(
+    "--takes", help="SHOT=N: have N takes of SHOT, made in parallel with different seeds (over `takes:`; "
+    "repeatable)")]
 BudgetTotalOpt = Annotated[float | None, typer.Option(
     "--budget-total", min=0, help="Hard cap on all runs of the run directory together, in the region's currency "
     "(overrides budget_total_usd / budget_total_cny)")]
+
+
+def shot_and_number(flag: str, text: str, most: int | None = None) -> tuple[str, int]:
+    """`hook=2` -> ('hook', 2), or a one-line usage error naming the flag (N from 1, to `most` when given)."""
+    shot, _, number = text.partition("=")
+    if not shot or not number.isdigit() or int(number) < 1 or (most is not None and int(number) > most):
+        bound = f" with N from 1 to {most}" if most is not None else ""
+        raise ConfigError(f"{flag} {text}: write SHOT=N{bound}, e.g. {flag} hook=2")
+    return shot, int(number)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -77,6 +89,7 @@ def run(
     = None,
     keep_going: Annotated[bool, typer.Option(help="Keep submitting after an account-wide refusal (401/403)")]
     = False,
+    takes: TakesOpt = None,
     gate: Annotated[bool, typer.Option("--gate", help="Make every chain link a review gate: a shot's children "
                                        "wait until its take is approved (orchestrator approve)")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending on the real provider")] = False,
@@ -92,6 +105,7 @@ def run(
     options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget, budget_total=budget_total,
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts, gate_links=gate,
+                         alternates=tuple(shot_and_number("--takes", t, 10) for t in takes or ()),
                          rejections_max=settings.rejections_max,
                          prices=load_prices(settings.prices, checked.region.region),
                          exif=settings.exif_orientation == "apply")

@@ -9,7 +9,7 @@ the same function (`decide_shot`), when the frame is in hand.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -42,7 +42,9 @@ class Decision:
     take: Take | None
     params: Params | None = None  # what the key hashes; None with the key
     variant: int = 0  # the reroll number the key includes
-    cost: Decimal = Decimal(0)  # exact: what budgets compare
+    cost: Decimal = Decimal(0)  # exact: what budgets compare (alternates included)
+    extras: tuple[Decision, ...] = ()  # alternates to make or resume beside this take (`takes: N`)
+    alternates: int = 0  # for a decision not settled yet: how many alternates it will add
 
     @property
     def settled(self) -> bool:
@@ -82,11 +84,11 @@ def take_intact(take: Take, run_dir: RunDir) -> bool:
 
 
 def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_dir: RunDir,
-           rerolls: Collection[str] = (), drops: Collection[str] = (), picks: Mapping[str, int] | None = None
-           ) -> Decisions:
+           rerolls: Collection[str] = (), drops: Collection[str] = (), picks: Mapping[str, int] | None = None,
+           alternates: Mapping[str, int] | None = None) -> Decisions:
     """Decide every shot in plan order; `rerolls` are shots to make again with a new seed, `drops` shots whose
     newest reroll is given up, going back to the take before it, `picks` shots set to the take of a given reroll
-    number (what `orchestrator pick` records)."""
+    number (what `orchestrator pick` records), `alternates` shots to have N takes of (over `takes:`)."""
     frames: dict[str, str | None] = {}  # shot -> sha of the last frame its children will get, when known
     variants: dict[str, int] = {}
     out: list[Decision] = []
@@ -95,36 +97,40 @@ def decide(checked: CheckedStoryboard, plan: Plan, journal: Journal | None, run_
         parent = spec.shot.after
         if parent is not None and frames.get(parent) is None:
             frames[est.id] = None
-            out.append(Decision(est.id, Action.GENERATE, f"its parent {parent} will be made anew", est.amount, None,
-                                None, cost=est.cost))
+            anew = Decision(est.id, Action.GENERATE, f"its parent {parent} will be made anew", est.amount, None, None,
+                            cost=est.cost)
+            out.append(with_alternates(anew, wanted(spec, alternates), est, spec, checked.base_dir, None, journal,
+                                       run_dir))
             continue
         variant = journal.variant(est.id) if journal else 0
         if est.id in drops and journal is not None:
             variant = variants[est.id] = dropped_variant(journal, est.id, variant)
         if picks and est.id in picks:
             variant = variants[est.id] = picks[est.id]
-        decision = decide_shot(est, spec, checked.base_dir, frames.get(parent) if parent else None, journal,
-                               run_dir, variant, reroll=est.id in rerolls)
+        parent_frame = frames.get(parent) if parent else None
+        decision = decide_shot(est, spec, checked.base_dir, parent_frame, journal, run_dir, variant,
+                               reroll=est.id in rerolls)
         if decision.variant != variant:
             variants[est.id] = decision.variant
         frames[est.id] = _known_frame(decision, run_dir)
-        out.append(decision)
+        out.append(with_alternates(decision, wanted(spec, alternates), est, spec, checked.base_dir, parent_frame,
+                                   journal, run_dir))
     return Decisions(tuple(out), variants)
 
 
 def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame: str | None, journal: Journal | None,
-                run_dir: RunDir, variant: int, *, reroll: bool = False) -> Decision:
+                run_dir: RunDir, variant: int, *, reroll: bool = False, earlier: bool = True) -> Decision:
     """One shot's decision, its parent's last frame (sha) known; `reroll` makes it again with a new seed when it
-    has a finished take."""
+    has a finished take; `earlier` lets a take of another reroll number made from the same parameters serve."""
     params = shot_params(spec, base_dir, parent_frame, variant)
     key = shot_key(params)
     take = live_take(journal.of_key(est.id, key)) if journal else None
     if take is None and journal is not None and _silent_by_default(spec):
         params, key, take = _with_sound(est.id, params, key, journal, run_dir)
-    if take is None and journal is not None and not journal.of_key(est.id, key):
-        earlier = _earlier_take(est.id, params, journal, run_dir)
-        if earlier is not None:  # e.g. the child its parent's picked take had: current again, not paid twice
-            params, key, take, variant = earlier.params, earlier.key, earlier, int(earlier.params.get("variant", 0))
+    if earlier and take is None and journal is not None and not journal.of_key(est.id, key):
+        found = _earlier_take(est.id, params, journal, run_dir)
+        if found is not None:  # e.g. the child its parent's picked take had: current again, not paid twice
+            params, key, take, variant = found.params, found.key, found, int(found.params.get("variant", 0))
     if reroll and take is not None and take.state is TakeState.DOWNLOADED:
         variant = 1 + max(int(t.params.get("variant", 0)) for t in journal.takes(est.id)) if journal else variant + 1
         params = shot_params(spec, base_dir, parent_frame, variant)
@@ -135,6 +141,38 @@ def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame:
         reason += ", made with sound no film keeps"
     return Decision(est.id, action, reason, est.amount if pays else 0.0, key, take, params, variant,
                     est.cost if pays else Decimal(0))
+
+
+def wanted(spec: ShotSpec, alternates: Mapping[str, int] | None) -> int:
+    """How many takes of a shot to have: --takes, else `takes:` in the storyboard."""
+    return (alternates or {}).get(spec.id, spec.shot.takes)
+
+
+def with_alternates(decision: Decision, count: int, est: ShotEstimate, spec: ShotSpec, base_dir: Path,
+                    parent_frame: str | None, journal: Journal | None, run_dir: RunDir) -> Decision:
+    """The decision with the alternates that make `count` takes of the shot from the same parameters: those an
+    earlier run left in progress are resumed, never made again; finished ones count; the rest are new reroll
+    numbers. Not settled yet (its parent is made anew): priced as `count` takes, chosen when the frame exists."""
+    if count <= 1:
+        return decision
+    if decision.params is None:
+        return replace(decision, alternates=count - 1, amount=est.amount * count, cost=est.cost * count)
+
+    def same(params: Params) -> dict[str, object]:
+        return {k: v for k, v in params.items() if k != "variant"}
+
+    mine = same(decision.params)
+    takes = [t for t in journal.takes(est.id)] if journal else []
+    alike = [t for t in takes if same(t.params) == mine]
+    done = {int(t.params.get("variant", 0)) for t in alike if t.state is TakeState.DOWNLOADED}
+    going = {int(t.params.get("variant", 0)) for t in alike if not t.state.ended_badly} - done - {decision.variant}
+    needed = count - len(done | going | {decision.variant})
+    top = max([int(t.params.get("variant", 0)) for t in takes] + [decision.variant])
+    variants = sorted(going) + list(range(top + 1, top + 1 + max(needed, 0)))
+    extras = tuple(decide_shot(est, spec, base_dir, parent_frame, journal, run_dir, v, earlier=False)
+                   for v in variants)
+    return replace(decision, extras=extras, amount=decision.amount + sum(e.amount for e in extras),
+                   cost=decision.cost + sum((e.cost for e in extras), Decimal(0)))
 
 
 def _earlier_take(shot: str, params: Params, journal: Journal, run_dir: RunDir) -> Take | None:

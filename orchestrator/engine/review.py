@@ -47,23 +47,23 @@ def shot_takes(journal: Journal, shot: str) -> list[ShotTake]:
     for attempt in journal.takes(shot):
         by_key.setdefault(attempt.key, []).append(attempt)
     out: list[ShotTake] = []
-    previous: Params | None = None
+    previous: Take | None = None
     for number, (key, attempts) in enumerate(by_key.items(), 1):
         counts = live_take(attempts) or attempts[-1]
         params = attempts[0].params
         out.append(ShotTake(number, shot, key, params, counts.state, counts.seed, counts.task_id,
                             round(sum(a.usd or 0.0 for a in attempts), 4), attempts[0].intent_at,
-                            _why(previous, params), len(attempts)))
-        previous = params
+                            _why(previous, attempts[0]), len(attempts)))
+        previous = attempts[0]
     return out
 
 
-def _why(previous: Params | None, params: Params) -> str:
+def _why(previous: Take | None, take: Take) -> str:
     if previous is None:
         return "new"
-    changed = changed_fields(previous, params)
+    changed = changed_fields(previous.params, take.params)
     if changed == ["reroll"]:
-        return "reroll"
+        return "alternate" if take.run == previous.run else "reroll"
     if changed == ["parent's last frame"]:
         return "parent's take changed"
     return "edited: " + ", ".join(c for c in changed if c != "reroll")

@@ -18,9 +18,10 @@ from orchestrator.assembly.errors import FfmpegFailed
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import PriceBook
+from orchestrator.engine.alternates import run_takes
 from orchestrator.engine.backend import Backend
 from orchestrator.engine.context import Budget, ShotContext, ShotFailed
-from orchestrator.engine.decide import Action, Decision, Decisions, decide, decide_shot
+from orchestrator.engine.decide import Action, Decision, Decisions, decide, decide_shot, with_alternates
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
 from orchestrator.engine.gate import CreateGate
@@ -32,7 +33,7 @@ from orchestrator.engine.review import Held, approved, check_locks, check_reject
 from orchestrator.engine.rundir import RunDir, RunLock, run_dir_for
 from orchestrator.engine.scheduler import Blocked, run_graph
 from orchestrator.engine.settle import settle_intents
-from orchestrator.engine.shot import Handoff, ShotOutcome, ShotRunner
+from orchestrator.engine.shot import Handoff, ShotOutcome
 from orchestrator.errors import BudgetExceeded, ConfigError, OrchestratorError, RunWriteFailed
 from orchestrator.profiles import PROFILES, Region
 from orchestrator.storyboard.validate import CheckedStoryboard
@@ -51,6 +52,7 @@ class RunOptions:
     rerolls: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()  # shots whose newest reroll is given up (back to the take before it)
     picks: tuple[tuple[str, int], ...] = ()  # (shot, reroll number): use that take (`plan --pick`, `pick`)
+    alternates: tuple[tuple[str, int], ...] = ()  # (shot, N): have N takes of it (--takes, over `takes:`)
     only: tuple[str, ...] = ()
     keep_going: bool = False
     max_attempts: int = 3
@@ -119,8 +121,9 @@ def check_options(checked: CheckedStoryboard, options: RunOptions) -> None:
     run_dir.check_path()
     run_dir.check_journal(str(checked.path))
     picked = tuple(shot for shot, _ in options.picks)
+    alternated = tuple(shot for shot, _ in options.alternates)
     for flag, ids in (("--reroll", options.rerolls), ("--drop-reroll", options.drops), ("--only", options.only),
-                      ("--pick", picked)):
+                      ("--pick", picked), ("--takes", alternated)):
         unknown = [i for i in ids if i not in checked.specs]
         if unknown:
             raise ConfigError(f"{flag} {', '.join(unknown)}: no such shot in {checked.path} "
@@ -137,7 +140,8 @@ def prepare(checked: CheckedStoryboard, options: RunOptions, journal: Journal | 
     plan = make_plan(checked, options.prices, options.budget, options.exif)
     run_dir = run_dir_for(checked.name, options.out)
     check_currency(journal, plan, run_dir)
-    decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops, dict(options.picks))
+    decisions = decide(checked, plan, journal, run_dir, options.rerolls, options.drops, dict(options.picks),
+                       dict(options.alternates))
     if locks:
         check_locks(journal, decisions, str(checked.path))
     check_rejections(journal, checked, options.rerolls, options.gate_links, options.rejections_max,
@@ -309,7 +313,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                     not approved(journal, gate, keys.get(gate)):
                 raise Held(gate)
             try:
-                outcome = await ShotRunner(ctx, checked.specs[shot], decision, parent).run(publish)
+                outcome = await run_takes(ctx, checked.specs[shot], decision, parent, publish)
             except Exception as exc:
                 failure = write_failure(exc, prepared.run_dir)
                 if failure is not None and ctx.stopped is None:  # nothing more is created: it could not be kept
@@ -376,8 +380,10 @@ def _settled(prepared: Prepared, journal: Journal, shot: str, parent: Handoff | 
         return decision
     checked = prepared.checked
     est = next(s for s in prepared.plan.shots if s.id == shot)
-    return decide_shot(est, checked.specs[shot], checked.base_dir, parent.sha if parent else None, journal,
-                       prepared.run_dir, journal.variant(shot))
+    spec, frame = checked.specs[shot], parent.sha if parent else None
+    now = decide_shot(est, spec, checked.base_dir, frame, journal, prepared.run_dir, journal.variant(shot))
+    return with_alternates(now, decision.alternates + 1, est, spec, checked.base_dir, frame, journal,
+                           prepared.run_dir)
 
 
 def _reason(exc: BaseException) -> str:

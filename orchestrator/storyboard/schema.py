@@ -88,6 +88,8 @@ class Shot(GenerationParams):
     handoff: Literal["first_frame", "reference"] | None = Field(
         None, description="How the parent's last frame is sent: as first_frame (default) or reference image 1"
     )
+    takes: int = Field(1, ge=1, le=10, description="Alternates: make this many takes with different seeds, in "
+                       "parallel; children start from the first that finishes unless one is picked")
     review: bool = Field(False, description="A review gate: this shot's children wait until its take is approved "
                          "(`orchestrator approve`)")
 

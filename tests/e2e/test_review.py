@@ -11,6 +11,7 @@ from typing import Any
 from orchestrator.simulator.server import SimulatorServer
 from tests.conftest import run_cli
 from tests.e2e.conftest import events, probe_film, run
+from tests.e2e.conftest import takes as takes_rows
 from tests.e2e.test_edits import CLIP_FRAMES, edit_prompt, submitted, tasks_created
 from tests.e2e.test_faults import write_storyboard
 
@@ -233,3 +234,33 @@ def test_gate_on_every_link_and_the_rejection_limit_asks_for_a_person(ark: Simul
     assert run_cli("approve", storyboard, "mid", "--out", out).code == 0
     assert submitted(events(run(storyboard, out, "--gate"))) == ["end"]
     assert tasks_created(ark) == 4
+
+
+def test_alternates_make_n_takes_at_once_and_children_start_from_one(ark: SimulatorServer, tmp_path: Path) -> None:
+    shots = [{"id": "hook", "takes": 3}, {"id": "mid", "after": "hook"}]
+    storyboard = write_storyboard(tmp_path, shots, name="review")
+    out = tmp_path / "runs"
+    priced = plan_json(storyboard, out)
+    first = run(storyboard, out)
+    assert first.code == 0, first.stderr
+    assert sorted(submitted(events(first))) == ["hook", "hook", "hook", "mid"] and tasks_created(ark) == 4
+    assert spent(events(first)) == to_spend(priced)  # the plan priced all three
+    hook = takes_json(storyboard, out, "hook")["hook"]
+    assert [t["why"] for t in hook] == ["new", "alternate", "alternate"]
+    assert len({t["seed"] for t in hook}) == 3
+    used = in_use(hook)
+    mid_rows = [r for r in takes_rows(out / "review") if r["shot"] == "mid"]
+    hook_frames = {t["number"]: r["frame_sha"] for t in hook for r in takes_rows(out / "review")
+                   if r["shot"] == "hook" and r["key"] == t["key"]}
+    assert len(mid_rows) == 1 and json.loads(str(mid_rows[0]["params"]))["parent_frame"] == hook_frames[used]
+
+    assert submitted(events(run(storyboard, out))) == []  # three takes exist: nothing more to make
+    other = 1 + used % 3
+    assert to_spend(plan_json(storyboard, out, "--pick", f"hook={other}")) == to_spend(priced) / 4
+    assert run_cli("pick", storyboard, "hook", str(other), "--out", out).code == 0
+    again = run(storyboard, out)
+    assert submitted(events(again)) == ["mid"] and tasks_created(ark) == 5
+    assert probe_film(out / "review" / "outputs" / "main.mp4").frames == 2 * CLIP_FRAMES - 1
+    # --takes on the command line asks for more of any shot
+    more = run(storyboard, out, "--takes", "mid=2")
+    assert submitted(events(more)) == ["mid"] and tasks_created(ark) == 6
