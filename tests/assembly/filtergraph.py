@@ -25,6 +25,7 @@ from orchestrator.assembly.ffmpeg import (
     loudness_measure_args,
     normalize_args,
     originals_args,
+    poster_args,
     probe_args,
     seam_frames_args,
 )
@@ -176,6 +177,7 @@ def assembly_argvs(tmp: Path) -> dict[str, list[str]]:
         "audio samples": audio_samples_args(tmp / "c.mp4"), "header": header_args(tmp / "c.mp4"),
         "loudness": loudness_args(tmp / "f.mp4"),
         "seam frames": seam_frames_args(tmp / "f.mp4", [(0, 2), (40, 4)], 320, 180),
+        "poster": poster_args(tmp / "c.mp4", tmp / "p.jpg", 480),
         "concat": concat_args(tmp / "l.txt", tmp / "f.mp4"),
         "concat pcm": concat_pcm_args(tmp / "l.txt", tmp / "j.mov"),
         "originals": originals_args(tmp / "l.txt", [tmp / "a.mp4", tmp / "b.mp4"], [48, 49], tmp / "f.mp4", 1),

@@ -279,7 +279,7 @@ def test_every_filter_graph_is_compiled_by_ffmpeg_python(tmp_path: Path, monkeyp
     builders = {name for name in ffmpeg_args.__all__ if name.endswith("_args") and name != "aac_args"}
     assert builders == {"probe_args", "demux_check_args", "audio_samples_args", "normalize_args", "originals_args",
                         "concat_args", "fused_args", "loudness_measure_args", "finish_args", "concat_pcm_args",
-                        "header_args", "seam_frames_args", "loudness_args"}
+                        "header_args", "seam_frames_args", "loudness_args", "poster_args"}
 
 
 def test_the_node_wrapper_keeps_ffmpeg_python_from_changing_a_command() -> None:

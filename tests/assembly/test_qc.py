@@ -255,8 +255,11 @@ def test_report_json_holds_every_output_and_join(films: dict[str, Any]) -> None:
     assert [o["name"] for o in outputs] == ["story", "freeze"]
     assert set(outputs[0]) == {"name", "path", "frames", "seconds", "integrated_lufs", "joins"}
     assert [len(o["joins"]) for o in outputs] == [2, 1]
+    assert report["thresholds"].startswith("check when a frame is shown twice")
     for join in (j for o in outputs for j in o["joins"]):
-        assert set(join) == {"left", "right", "chained", "frame", "ssim", "duplicate", "audio_step_db"}
+        assert set(join) == {"left", "right", "chained", "frame", "ssim", "duplicate", "audio_step_db", "verdict",
+                             "reasons"}
+        assert (join["verdict"] == "ok") == (join["reasons"] == [])
         assert -1 <= join["ssim"] <= 1 and isinstance(join["duplicate"], bool)
         assert abs(join["audio_step_db"]) < 120
 
