@@ -31,9 +31,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
                 "asetpts", "asplit", "atrim", "concat", "ebur128", "format", "fps", "loudnorm", "pad", "scale",
                 "setparams", "setpts", "setsar", "settb", "sidechaincompress", "split", "tpad", "trim", "volume",
                 "xfade"),
-    "encoders": ("aac", "libx264", "pcm_s16le", "rawvideo"),
+    "encoders": ("aac", "libx264", "mjpeg", "pcm_s16le", "rawvideo"),
     "decoders": ("aac", "h264", "pcm_s16le", "rawvideo"),
-    "muxers": ("mov", "mp4", "null", "rawvideo", "s16le"),
+    "muxers": ("image2", "mov", "mp4", "null", "rawvideo", "s16le"),
     "demuxers": ("concat", "lavfi", "mov", "rawvideo"),
 }
 _SINGULAR = {"filters": "filter", "encoders": "encoder", "decoders": "decoder", "muxers": "muxer",

@@ -298,6 +298,7 @@ def test_a_second_run_on_a_directory_in_use_exits_2_and_status_still_works(
 # -- 4. Killed after two creates: the resume creates only the other two -----------------------------------------------
 
 
+@pytest.mark.long  # 12-19 s: in make test-matrix, which CI runs after make test
 def test_resume_after_kill_creates_only_the_shots_never_submitted(sim: SimulatorServer, tmp_path: Path,
                                                                   children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")

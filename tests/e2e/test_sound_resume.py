@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from orchestrator.simulator.server import SimulatorServer
 from tests.e2e.children import Child, children, start
@@ -16,6 +17,7 @@ from tests.e2e.test_crash import SHOTS, TEA_FILM_FRAMES
 __all__ = ["children"]  # the fixture, used by name
 
 
+@pytest.mark.long  # 12-19 s: in make test-matrix, which CI runs after make test
 def test_a_run_with_sound_killed_then_muted_resumes_without_paying_again(sim: SimulatorServer, tmp_path: Path,
                                                                          children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")

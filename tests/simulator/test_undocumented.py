@@ -239,6 +239,7 @@ def bursts_in(seen: list[tuple[int, str | None]], length: int, normal: int = 404
     return found
 
 
+@pytest.mark.long  # 12-19 s: in make test-matrix, which CI runs after make test
 def test_bursts_are_deterministic_for_a_seed_and_of_the_stated_kinds_and_length(sim: SimulatorServer) -> None:
     configure(sim, bursts=0.15, burst_length=3, fault_seed=42)
     seen = answers(sim, 60)
