@@ -203,6 +203,7 @@ def test_cancel_on_the_default_backend_finds_the_queued_tasks_of_an_interrupted_
 # -- a simulator whose URLs expired after the first run ---------------------------------------------------------------
 
 
+@pytest.mark.long  # 6-10 s: in make test-matrix, which CI runs after make test
 def test_run_edit_reroll_and_drop_after_the_urls_expired(ark: SimulatorServer, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     storyboard = write_storyboard(tmp_path, SHOTS)

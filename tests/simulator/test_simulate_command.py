@@ -67,6 +67,7 @@ def test_sdk_gets_a_playable_mp4_and_its_last_frame(simulate_process: str, tmp_p
     assert Image.open(frame).size == (864, 496)
 
 
+@pytest.mark.long  # 6-10 s: in make test-matrix, which CI runs after make test
 def test_hostile_simulator_with_a_store_starts_and_keeps_its_tasks(tmp_path: Path) -> None:
     store = tmp_path / "store"
     process = subprocess.Popen(

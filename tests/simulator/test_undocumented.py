@@ -184,6 +184,7 @@ def create_or_drop(sim: SimulatorServer) -> httpx.Response | Exception:
         return exc
 
 
+@pytest.mark.long  # 6-10 s: in make test-matrix, which CI runs after make test
 def test_lost_creates_answer_an_error_yet_the_task_exists_and_runs(sim: SimulatorServer) -> None:
     configure(sim, lost_creates=1.0, fault_seed=11, read_after_write_seconds=0.0, list_lag_seconds=0.0)
     answers = [create_or_drop(sim) for _ in range(8)]
