@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -92,17 +94,8 @@ def pick(
     that first)."""
     run_dir, checked = _open(ctx, target, out, region)
     assert checked is not None
-    with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
-        try:
-            chosen = review.take_number(journal, shot, number)
-            if shot in journal.locks():
-                raise ConfigError(f"shot {shot} is locked: unlock it first (orchestrator unlock {target} {shot})")
-            decisions = _decisions(ctx, checked, run_dir, journal, picks=((shot, chosen.variant),))
-            review.check_pick(journal, decisions, chosen)
-            journal.set_variant(shot, chosen.variant)
-        finally:
-            journal.close()
+    with _locked_journal(run_dir) as journal:
+        _, decisions = _pick(ctx, checked, run_dir, journal, target, shot, number)
     typer.echo(f"{shot}: take {number} picked; `orchestrator run {target}` makes the films "
                f"({_to_spend(decisions)})")
 
@@ -120,23 +113,14 @@ def approve(
     the next `run`. Calls nobody."""
     run_dir, checked = _open(ctx, target, out, region)
     assert checked is not None
-    with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
-        try:
-            if shot not in checked.specs:
-                raise ConfigError(f"no shot {shot} in {checked.path} ({', '.join(checked.specs)})")
-            if number is None:
-                key = review.lockable(_decisions(ctx, checked, run_dir, journal, locks=False), shot)
-            else:
-                chosen = review.take_number(journal, shot, number)
-                decisions = _decisions(ctx, checked, run_dir, journal, picks=((shot, chosen.variant),))
-                review.check_pick(journal, decisions, chosen)
-                journal.set_variant(shot, chosen.variant)
-                key = chosen.key
-            journal.set_approved(shot, key)
-            taken = next(t.number for t in review.shot_takes(journal, shot) if t.key == key)
-        finally:
-            journal.close()
+    with _locked_journal(run_dir) as journal:
+        _known_shot(checked, shot)
+        if number is None:
+            key = review.lockable(_decisions(ctx, checked, run_dir, journal, locks=False), shot)
+        else:
+            key = _pick(ctx, checked, run_dir, journal, target, shot, number)[0].key
+        journal.set_approved(shot, key)
+        taken = _number_of(journal, shot, key)
     typer.echo(f"{shot}: take {taken} approved; `orchestrator run {target}` goes on from it")
 
 
@@ -144,30 +128,20 @@ def lock(ctx: typer.Context, target: Target, shot: ShotArg, out: OutOpt = None, 
     """Pin the take a shot uses: a later edit, reroll or parent change that would make it again is refused."""
     run_dir, checked = _open(ctx, target, out, region)
     assert checked is not None
-    with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
-        try:
-            decisions = _decisions(ctx, checked, run_dir, journal, locks=False)
-            if shot not in checked.specs:
-                raise ConfigError(f"no shot {shot} in {checked.path} ({', '.join(checked.specs)})")
-            key = review.lockable(decisions, shot)
-            journal.set_lock(shot, key)
-            number = next(t.number for t in review.shot_takes(journal, shot) if t.key == key)
-        finally:
-            journal.close()
+    with _locked_journal(run_dir) as journal:
+        _known_shot(checked, shot)
+        key = review.lockable(_decisions(ctx, checked, run_dir, journal, locks=False), shot)
+        journal.set_lock(shot, key)
+        number = _number_of(journal, shot, key)
     typer.echo(f"{shot}: locked on take {number}")
 
 
 def unlock(ctx: typer.Context, target: Target, shot: ShotArg, out: OutOpt = None, region: RegionOpt = None) -> None:
     """Let a locked shot be made again when the storyboard asks for it."""
     run_dir, _ = _open(ctx, target, out, region, need_storyboard=False)
-    with RunLock(run_dir):
-        journal = Journal(run_dir.journal)
-        try:
-            was = shot in journal.locks()
-            journal.set_lock(shot, None)
-        finally:
-            journal.close()
+    with _locked_journal(run_dir) as journal:
+        was = shot in journal.locks()
+        journal.set_lock(shot, None)
     typer.echo(f"{shot}: unlocked" if was else f"{shot}: was not locked")
 
 
@@ -175,17 +149,45 @@ def report(ctx: typer.Context, target: Target, out: OutOpt = None, region: Regio
     """Write report.html in the run directory again (films, takes, seams, spend), with no provider call; open it
     from disk in any browser."""
     run_dir, checked = _open(ctx, target, out, region, need_storyboard=False)
+    with _locked_journal(run_dir) as journal:
+        prepared = _prepared(ctx, checked, run_dir, journal, locks=False) if checked is not None else None
+        every_link = journal.meta("gate_links") == "1"
+        with ffmpeg_slots():
+            page = asyncio.run(write_report(run_dir, journal, checked, prepared.decisions if prepared else None,
+                                            prepared.ledger if prepared else None, every_link))
+    typer.echo(f"report: {page}")
+
+
+@contextlib.contextmanager
+def _locked_journal(run_dir: RunDir) -> Iterator[Journal]:
+    """The run directory's journal, under its lock: no run writes it while a choice is made."""
     with RunLock(run_dir):
         journal = Journal(run_dir.journal)
         try:
-            prepared = _prepared(ctx, checked, run_dir, journal, locks=False) if checked is not None else None
-            every_link = journal.meta("gate_links") == "1"
-            with ffmpeg_slots():
-                page = asyncio.run(write_report(run_dir, journal, checked, prepared.decisions if prepared else None,
-                                                prepared.ledger if prepared else None, every_link))
+            yield journal
         finally:
             journal.close()
-    typer.echo(f"report: {page}")
+
+
+def _pick(ctx: typer.Context, checked: CheckedStoryboard, run_dir: RunDir, journal: Journal, target: Path,
+          shot: str, number: int) -> tuple[review.ShotTake, Decisions]:
+    """Make take `number` the one in use, once the storyboard as it stands is shown to use it."""
+    chosen = review.take_number(journal, shot, number)
+    if shot in journal.locks():
+        raise ConfigError(f"shot {shot} is locked: unlock it first (orchestrator unlock {target} {shot})")
+    decisions = _decisions(ctx, checked, run_dir, journal, picks=((shot, chosen.variant),))
+    review.check_pick(journal, decisions, chosen)
+    journal.set_variant(shot, chosen.variant)
+    return chosen, decisions
+
+
+def _known_shot(checked: CheckedStoryboard, shot: str) -> None:
+    if shot not in checked.specs:
+        raise ConfigError(f"no shot {shot} in {checked.path} ({', '.join(checked.specs)})")
+
+
+def _number_of(journal: Journal, shot: str, key: str) -> int:
+    return next(t.number for t in review.shot_takes(journal, shot) if t.key == key)
 
 
 def _open(ctx: typer.Context, target: Path, out: Path | None, region: RegionOpt,
