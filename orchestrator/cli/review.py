@@ -173,7 +173,7 @@ def _pick(ctx: typer.Context, checked: CheckedStoryboard, run_dir: RunDir, journ
           shot: str, number: int) -> tuple[review.ShotTake, Decisions]:
     """Make take `number` the one in use, once the storyboard as it stands is shown to use it."""
     chosen = review.take_number(journal, shot, number)
-    if shot in journal.locks():
+    if journal.locks().get(shot, chosen.key) != chosen.key:
         raise ConfigError(f"shot {shot} is locked: unlock it first (orchestrator unlock {target} {shot})")
     decisions = _decisions(ctx, checked, run_dir, journal, picks=((shot, chosen.variant),))
     review.check_pick(journal, decisions, chosen)

@@ -112,7 +112,7 @@ def run(
     check_options(checked, options)  # a mistyped flag is said before any backend starts
     require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is spent
     confirm = None if kind is BackendKind.SIM or yes else _confirm
-    resume = _resume_command(file, out, backend, budget, only, region, gate)
+    resume = _resume_command(file, out, backend, budget, only, region, gate, budget_total, tuple(takes or ()))
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
         _summary(result, resume, simulated=kind is BackendKind.SIM, money=checked.region.profile.currency)
@@ -163,12 +163,17 @@ def _confirm(prepared: Prepared) -> None:
 
 
 def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, budget: float | None,
-                    only: list[str] | None, region: Region | None = None, gate: bool = False) -> str:
-    """The command that resumes this run: the same storyboard, run directory and choices (never --reroll)."""
+                    only: list[str] | None, region: Region | None = None, gate: bool = False,
+                    budget_total: float | None = None, takes: tuple[str, ...] = ()) -> str:
+    """The command that resumes this run: the same storyboard, run directory and choices (never --reroll: the
+    journal remembers it; always the caps and alternates, or the resume could spend past them or drop them)."""
     words = ["orchestrator", "run", str(file)]
     words += ["--out", str(out)] if out is not None else []
     words += ["--backend", backend.value] if backend is not None else []
     words += ["--budget", f"{budget:g}"] if budget is not None else []
+    words += ["--budget-total", f"{budget_total:g}"] if budget_total is not None else []
+    for wanted in takes:
+        words += ["--takes", wanted]
     words += ["--region", region.value] if region is not None else []
     for shot in only or ():
         words += ["--only", shot]

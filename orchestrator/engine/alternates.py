@@ -29,6 +29,11 @@ async def run_takes(ctx: ShotContext, spec: ShotSpec, decision: Decision, parent
         def hand(handoff: Handoff) -> None:
             if not first:
                 first.append(index)
+                # Recorded before any child is made from it: an interrupted run resumes on this take, so the children
+                # already made from its frame are kept, not made again.
+                variant = decisions[index].variant
+                if ctx.journal.variant(spec.id) != variant:
+                    ctx.journal.set_variant(spec.id, variant)
                 publish(handoff)
         return hand
 

@@ -127,7 +127,8 @@ def decide_shot(est: ShotEstimate, spec: ShotSpec, base_dir: Path, parent_frame:
     take = live_take(journal.of_key(est.id, key)) if journal else None
     if take is None and journal is not None and _silent_by_default(spec):
         params, key, take = _with_sound(est.id, params, key, journal, run_dir)
-    if earlier and take is None and journal is not None and not journal.of_key(est.id, key):
+    if earlier and take is None and journal is not None and not journal.of_key(est.id, key) and \
+            not _unfinished_reroll(journal, est.id, variant):
         found = _earlier_take(est.id, params, journal, run_dir)
         if found is not None:  # e.g. the child its parent's picked take had: current again, not paid twice
             params, key, take, variant = found.params, found.key, found, int(found.params.get("variant", 0))
@@ -173,6 +174,12 @@ def with_alternates(decision: Decision, count: int, est: ShotEstimate, spec: Sho
                    for v in variants)
     return replace(decision, extras=extras, amount=decision.amount + sum(e.amount for e in extras),
                    cost=decision.cost + sum((e.cost for e in extras), Decimal(0)))
+
+
+def _unfinished_reroll(journal: Journal, shot: str, variant: int) -> bool:
+    """The reroll number asked for is newer than every take of the shot: a reroll whose run stopped before its
+    create (Ctrl-C, a budget stop, a gate). It is still wanted; no earlier take stands in for it."""
+    return variant > max((int(t.params.get("variant", 0)) for t in journal.takes(shot)), default=0)
 
 
 def _earlier_take(shot: str, params: Params, journal: Journal, run_dir: RunDir) -> Take | None:

@@ -107,18 +107,25 @@ class FilmMaker:
         made = stored_films(self.journal)
         replaced = [n for n in names if not film_is_current(self.run_dir.film(n), made.get(n), signatures[n])]
         kept = [k for n in replaced if (k := versions.keep(self.run_dir, n)) is not None]
+        takes = {n: versions.clip_keys(clips, self.checked.outputs[n]) for n in names}
+
+        def note(kept_film: versions.Kept) -> None:
+            earlier = made.get(kept_film.name, {})
+            versions.record(self.run_dir, self.journal, kept_film, earlier.get("takes", {}), takes[kept_film.name],
+                            earlier.get("made_at"))
+
         try:
             films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
                                          sizes={n: self.sizes[n] for n in names})
         except BaseException:
-            for k in kept:
-                versions.give_back(k)
+            for k in kept:  # a film already replaced (QC failed after it) lives on only as its version: keep it
+                if versions.replaced(self.run_dir, k):
+                    note(k)
+                else:
+                    versions.give_back(k)
             raise
-        takes = {n: versions.clip_keys(clips, self.checked.outputs[n]) for n in names}
         for k in kept:
-            earlier = made.get(k.name, {})
-            versions.record(self.run_dir, self.journal, k, earlier.get("takes", {}), takes[k.name],
-                            earlier.get("made_at"))
+            note(k)
         now = time.time()
         made.update({n: {"signature": signatures[n], "sha": sha256_path(f.film.path), "takes": takes[n],
                          "made_at": now} for n, f in films.films.items()})

@@ -127,11 +127,13 @@ def check_locks(journal: Journal | None, decisions: Decisions, target: str) -> N
         if not any(d.shot == shot for d in decisions.shots):
             continue
         decision = decisions.of(shot)
-        if decision.key == key and decision.action is not Action.GENERATE:
+        if decision.key == key and decision.action is not Action.GENERATE and not decision.extras:
             continue
         number = next((t.number for t in shot_takes(journal, shot) if t.key == key), "?")
+        why = decision.reason if decision.key != key or decision.action is Action.GENERATE else \
+            f"{len(decision.extras)} more take(s) asked for"
         raise ConfigError(f"shot {shot} is locked on take {number}, and this would make it again "
-                          f"({decision.reason}): undo that, or unlock it with `orchestrator unlock {target} {shot}`")
+                          f"({why}): undo that, or unlock it with `orchestrator unlock {target} {shot}`")
 
 
 def lockable(decisions: Decisions, shot: str) -> str:

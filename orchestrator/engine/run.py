@@ -176,7 +176,7 @@ def check_budget(prepared: Prepared, flag_given: bool, total_flag_given: bool = 
         source = "--budget" if flag_given else f"{key} in {prepared.checked.path}"
         raise BudgetExceeded(prepared.cost_to_generate, dollars(budget), source, money.symbol)
     book = prepared.ledger
-    if book.cap is not None and book.committed + prepared.cost_to_generate > book.cap:
+    if book.cap is not None and prepared.cost_to_generate > 0 and book.committed + prepared.cost_to_generate > book.cap:
         key = prepared.checked.region.profile.total_budget_key
         source = "--budget-total" if total_flag_given else f"{key} in {prepared.checked.path}"
         raise BudgetExceeded(book.committed + prepared.cost_to_generate, book.cap,
@@ -344,12 +344,12 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         films = await maker.make(clips) if options.assemble else None
     result = _result(prepared, graph.done, failed, blocked, films, journal, run)
     result.waiting = waiting
-    result.page = await _review_page(checked, options, journal, result)
     if films is not None:
         for name, film in films.films.items():
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
                         seconds=round(film.film.seconds, 3))
     journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, money: result.amount})
+    result.page = await _review_page(checked, options, journal, result)  # after end_run: the page shows this run
     events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
                 failed=failed, blocked=blocked, tokens=result.tokens, lowest_limit=ctx.limit.lowest,
                 **{money: result.amount})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -55,10 +56,11 @@ def keep(run_dir: RunDir, name: str) -> Kept | None:
         return None
     folder = versions_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    number = 1 + max((int(v.get("version", 0)) for v in history(run_dir, name)), default=0)
+    # Past every recorded version and every file: one a killed run left unrecorded may hold the only copy of a film.
+    on_disk = [int(m.group(1)) for p in folder.glob(f"{name}.v*.mp4")
+               if (m := re.fullmatch(rf"{re.escape(name)}\.v(\d+)\.mp4", p.name))]
+    number = 1 + max([int(v.get("version", 0)) for v in history(run_dir, name)] + on_disk, default=0)
     target = folder / f"{name}.v{number}.mp4"
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()  # left by an assembly that died before recording it
     try:
         os.link(film, target)
     except OSError:
@@ -66,8 +68,16 @@ def keep(run_dir: RunDir, name: str) -> Kept | None:
     return Kept(name, number, target)
 
 
+def replaced(run_dir: RunDir, kept: Kept) -> bool:
+    """Whether the film the version was taken from is no longer the one in `outputs/` (or is gone)."""
+    try:
+        return not kept.path.samefile(run_dir.film(kept.name))
+    except OSError:
+        return True
+
+
 def give_back(kept: Kept) -> None:
-    """The assembly failed: the film was not replaced, so its version copy goes."""
+    """The assembly failed before replacing the film: the film is still in place, so its version copy goes."""
     with contextlib.suppress(FileNotFoundError):
         kept.path.unlink()
 

@@ -5,9 +5,11 @@ an edit, and a reroll's plan price equal to what the reroll then spends."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+from orchestrator.cli.runs import _resume_command
 from orchestrator.simulator.server import SimulatorServer
 from tests.conftest import run_cli
 from tests.e2e.conftest import events, probe_film, run
@@ -264,3 +266,45 @@ def test_alternates_make_n_takes_at_once_and_children_start_from_one(ark: Simula
     # --takes on the command line asks for more of any shot
     more = run(storyboard, out, "--takes", "mid=2")
     assert submitted(events(more)) == ["mid"] and tasks_created(ark) == 6
+
+
+def test_review_edges_found_in_review(ark: SimulatorServer, tmp_path: Path) -> None:
+    """A lock stops alternates; an approval of the locked take is fine; a reroll recorded but not yet made is not
+    undone by an earlier take; a cap already passed still lets a run that spends nothing run."""
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+    assert run_cli("lock", storyboard, "mid", "--out", out).code == 0
+    more = run(storyboard, out, "--takes", "mid=3")
+    assert more.code == 2 and "(2 more take(s) asked for)" in more.stderr and tasks_created(ark) == 3
+    assert run_cli("approve", storyboard, "mid", "1", "--out", out).code == 0
+    assert run_cli("unlock", storyboard, "mid", "--out", out).code == 0
+
+    outside = run(storyboard, out, "--reroll", "end", "--only", "mid")  # end's reroll is asked for, not made yet
+    assert outside.code == 0 and submitted(events(outside)) == []
+    later = run(storyboard, out)
+    assert submitted(events(later)) == ["end"] and tasks_created(ark) == 4
+    assert [t["why"] for t in takes_json(storyboard, out, "end")["end"]] == ["new", "reroll"]
+
+    assert run(storyboard, out, "--budget-total", "0.01").code == 0  # spends nothing: the passed cap does not matter
+
+
+def test_a_film_replaced_before_its_run_failed_is_kept_as_a_version(ark: SimulatorServer, tmp_path: Path) -> None:
+    storyboard = write_storyboard(tmp_path, CHAIN, name="review")
+    out = tmp_path / "runs"
+    assert run(storyboard, out).code == 0
+    film = out / "review" / "outputs" / "main.mp4"
+    first = film.read_bytes()
+    seams = out / "review" / "report" / "seams"
+    shutil.rmtree(seams)
+    seams.write_text("in the way", encoding="utf-8")  # the seam frames, saved after the film, cannot be
+
+    failed = run_cli("run", storyboard, "--out", out, "--yes", "--reroll", "end")
+    assert failed.code != 0
+    assert film.read_bytes() != first
+    assert (film.parent / "versions" / "main.v1.mp4").read_bytes() == first
+
+
+def test_the_resume_command_keeps_the_caps_and_the_alternates() -> None:
+    line = _resume_command(Path("sb.yaml"), None, None, 5.0, None, None, True, 20.0, ("hook=3",))
+    assert line == "orchestrator run sb.yaml --budget 5 --budget-total 20 --takes hook=3 --gate"
