@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from orchestrator.models import estimate_tokens, frames_for
@@ -52,6 +53,8 @@ def assert_chain_film(run_dir: Path) -> None:
     assert probe_film(run_dir / "outputs" / "chain.mp4").frames == 4 * CLIP_FRAMES - 3
 
 
+@pytest.mark.long  # 14 s: in make test-matrix, which CI runs after make test; tests/e2e/test_review.py
+# covers rerolls and edits across runs in make test
 def test_edit_then_reroll_make_again_only_the_changed_shot_and_its_descendants(ark: SimulatorServer,
                                                                              tmp_path: Path) -> None:
     storyboard = write_storyboard(tmp_path, CHAIN, name="edits", outputs=OUTPUTS)
