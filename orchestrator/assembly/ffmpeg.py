@@ -25,19 +25,22 @@ from orchestrator.assembly.graphs import (
     SAMPLES_PER_FRAME,
     AudioFinish,
     Crossfade,
+    Delivery,
     Measured,
     NormalizePlan,
     audio_graph,
     clips_sound,
     crossfade_graph,
+    delivered,
+    fade_out,
     normalized,
     seam_frames,
 )
 
 __all__ = [  # with the names other modules take from here rather than from graphs: clock, plans, finishes
     "AUDIO_RATE", "BITEXACT", "FPS", "QUIET", "SAMPLES_PER_FRAME", "TIMESCALE", "VIDEO_CODEC", "AudioFinish",
-    "Crossfade", "Measured", "NormalizePlan", "aac_args", "audio_samples_args", "concat_args", "concat_list",
-    "concat_pcm_args", "crossfade_graph", "demux_check_args", "finish_args", "fused_args", "header_args",
+    "Crossfade", "Delivery", "Measured", "NormalizePlan", "aac_args", "audio_samples_args", "concat_args",
+    "concat_list", "concat_pcm_args", "crossfade_graph", "demux_check_args", "finish_args", "fused_args", "header_args",
     "loudness_args", "loudness_measure_args", "normalize_args", "originals_args", "poster_args", "probe_args",
     "seam_frames_args",
 ]
@@ -137,7 +140,8 @@ def aac_args(channels: int) -> list[str]:
     return [arg for key, value in _aac(channels).items() for arg in (f"-{key}", str(value))]
 
 
-def originals_args(list_file: Path, originals: list[Path], frames: list[int], dest: Path, channels: int) -> list[str]:
+def originals_args(list_file: Path, originals: list[Path], frames: list[int], dest: Path, channels: int,
+                   fade_seconds: float = 0.0) -> list[str]:
     """The fast path: the originals (`list_file` lists them, with `frames` each) joined with video stream-copied,
     and each clip's sound, read from the clip as an input of its own, cut or padded to exactly its frames' length,
     then encoded once to AAC.
@@ -151,16 +155,20 @@ def originals_args(list_file: Path, originals: list[Path], frames: list[int], de
         raise ValueError(f"{len(originals)} clip(s), {len(frames)} frame count(s)")
     listed = _concat_listed(list_file)
     sound = clips_sound([Input(path)["a:0"] for path in originals], frames, channels)
+    sound = fade_out(sound, sum(frames) / FPS, fade_seconds)
     options = {"c:v": "copy", **TIMESCALE, **_aac(channels), **BITEXACT, **FILM}
     return command([Output([listed["v:0"], sound], dest, options)], (*QUIET, "-copyts"))
 
 
-def concat_args(list_file: Path, dest: Path, channels: int = 2) -> list[str]:
+def concat_args(list_file: Path, dest: Path, channels: int = 2, frames: int = 0, fade_seconds: float = 0.0
+                ) -> list[str]:
     """Join intermediates (or alike originals): video stream-copied, audio decoded and encoded once to AAC, so
-    no clip's encoder padding is copied into the middle of the film."""
+    no clip's encoder padding is copied into the middle of the film; the sound faded out over its last
+    `fade_seconds` of the film's `frames`."""
     listed = _concat_listed(list_file)
+    sound = fade_out(listed["a:0"], frames / FPS, fade_seconds) if fade_seconds and frames else listed["a:0"]
     options = {"c:v": "copy", **TIMESCALE, **_aac(channels), **BITEXACT, **FILM}
-    return command([Output([listed["v:0"], listed["a:0"]], dest, options)], QUIET)
+    return command([Output([listed["v:0"], sound], dest, options)], QUIET)
 
 
 # --- Transitions and finishing --------------------------------------------------------------------------------
@@ -189,11 +197,20 @@ def loudness_measure_args(joined: Path, finish: AudioFinish, seconds: float) -> 
     return command([Output([audio], "-", {"f": "null"})], _REPORTING)
 
 
-def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float, channels: int = 2) -> list[str]:
-    """The final file: video copied, audio finished and encoded once to AAC 48 kHz, index at the front."""
+def finish_args(joined: Path, dest: Path, finish: AudioFinish, seconds: float, channels: int = 2,
+                picture: tuple[Delivery, int] | None = None) -> list[str]:
+    """The final file: video copied, audio finished and encoded once to AAC 48 kHz, index at the front. With
+    `picture` (the delivery and the joined film's frame count), the video is trimmed and brought to the delivery's
+    frame rate, so encoded anew like the intermediates."""
     film, audio = _finished(joined, finish, seconds)
-    options = {"c:v": "copy", **TIMESCALE, **_aac(channels), **BITEXACT, **FILM}
-    return command([Output([film["v:0"], audio], dest, options)], QUIET)
+    if picture is None:
+        video, encoding = film["v:0"], {"c:v": "copy", **TIMESCALE}
+    else:
+        delivery, frames = picture
+        video = delivered(film["v:0"], delivery, frames)
+        encoding = {**VIDEO_CODEC, "video_track_timescale": delivery.fps * 512, "r": delivery.fps}
+    options = {**encoding, **_aac(channels), **BITEXACT, **FILM}
+    return command([Output([video, audio], dest, options)], QUIET)
 
 
 def concat_pcm_args(list_file: Path, dest: Path) -> list[str]:

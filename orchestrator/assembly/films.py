@@ -6,12 +6,13 @@ Outputs that share shots share cached intermediates, so a clip is normalised onc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from orchestrator.assembly import qc
+from orchestrator.assembly.ffmpeg import FPS
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
 from orchestrator.assembly.process import ffmpeg_slots, run_together
 from orchestrator.assembly.temp import sweep_temp
@@ -34,10 +35,11 @@ class FilmSet:
 
 
 async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, cache_dir: Path,
-                         settings: AssemblySettings | None = None,
+                         settings: AssemblySettings | dict[str, AssemblySettings] | None = None,
                          sizes: dict[str, tuple[int, int]] | None = None) -> FilmSet:
     """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
 
+    `settings` is one for every film or each film's own (by output name: its delivery, soundtrack, loudness).
     `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
     not in it gets the size its clips suggest. Temp files a killed earlier run left behind are removed first (the
     caller holds the run directory's lock, so no other process is writing them)."""
@@ -47,7 +49,8 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
     with ffmpeg_slots():
         # Films at once: they share the ffmpeg limit, and cached intermediates (a clip or a scene change used by
         # two films is made once, the second asking waits for it).
-        made = await run_together(assemble_output(clips, folder / f"{name}.mp4", cache_dir, settings,
+        each = settings if isinstance(settings, dict) else dict.fromkeys(outputs, settings or AssemblySettings())
+        made = await run_together(assemble_output(clips, folder / f"{name}.mp4", cache_dir, each[name],
                                                   size=(sizes or {}).get(name)) for name, clips in outputs.items())
         films = dict(zip(outputs, made, strict=True))
         joins = {name: _joins(outputs[name], film) for name, film in films.items()}
@@ -55,7 +58,8 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
         checks = [check for check, _ in checked]
         warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
         report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
-        qc.write_report(checks, report, warnings)
+        qc.write_report(checks, report, warnings, {name: {"edit": edit_body(film, each[name])}
+                                                   for name, film in films.items()})
         frames = {films[name].film.path: seams for name, (_, seams) in zip(films, checked, strict=True)}
         await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet, frames)
         for name, (_, seams) in zip(films, checked, strict=True):
@@ -67,7 +71,7 @@ async def _qc(name: str, film: AssembledOutput, joins: list[qc.Join]) -> tuple[q
     """The film's QC and the seam frames it read, which the contact sheet shows."""
     path = film.film.path
     seams = await qc.seam_frames(path, joins, qc.thumb_height(film.width, film.height)) if joins else {}
-    return await qc.qc_output(name, path, joins, film.loudness, frames=seams), seams
+    return await qc.qc_output(name, path, joins, film.loudness, frames=seams, fps=film.fps), seams
 
 
 def seam_frame_names(name: str, join_frame: int) -> tuple[str, str]:
@@ -89,5 +93,23 @@ def save_seam_frames(folder: Path, name: str, joins: list[qc.Join], seams: dict[
 
 
 def _joins(clips: list[OutputClip], film: AssembledOutput) -> list[qc.Join]:
-    return [qc.Join(index=seam, left=clips[i].shot_id, right=clips[i + 1].shot_id, chained=clips[i + 1].chained)
-            for i, seam in enumerate(film.seams)]
+    kinds = [j.kind for j in film.edit.joins] if film.edit else []
+    return [qc.Join(index=seam, left=clips[i].shot_id, right=clips[i + 1].shot_id, chained=clips[i + 1].chained,
+                    crossfade=i < len(kinds) and kinds[i] == "crossfade")
+            for i, seam in zip(film.seam_joins or range(len(film.seams)), film.seams, strict=True)]
+
+
+def edit_body(film: AssembledOutput, settings: AssemblySettings) -> dict[str, object]:
+    """The film's edit as report.json carries it (see `pipeline.Edit`), with what an editor's timeline needs
+    besides: the clips' rate, the sound, the film's size."""
+    edit = film.edit
+    if edit is None:
+        return {}
+    sound = settings.soundtrack if settings.audio == "soundtrack" and settings.soundtrack else None
+    return {
+        "fps": FPS, "frames": edit.frames, "trim": list(edit.trim),
+        "clips": [asdict(c) for c in edit.clips],
+        "transitions": [asdict(j) for j in edit.joins],
+        "audio": settings.audio, "soundtrack": str(sound.resolve()) if sound else None,
+        "size": [film.width, film.height],
+    }

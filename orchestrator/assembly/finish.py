@@ -4,6 +4,7 @@ and the fast path that copies the originals when nothing needs re-encoding."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -17,6 +18,7 @@ from orchestrator.assembly.ffmpeg import (
     FPS,
     AudioFinish,
     Crossfade,
+    Delivery,
     Measured,
     crossfade_graph,
     finish_args,
@@ -170,16 +172,18 @@ async def _cached_graph(kind: str, inputs: list[list[tuple[Path, int]]], fade_fr
     return dest
 
 
-async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int, channels: int) -> None:
-    """Encode the final file with its finished audio; loudness takes a measuring pass first (two passes)."""
-    seconds = frames / FPS
+async def finish_audio(joined: Path, dest: Path, finish: AudioFinish, frames: int, channels: int,
+                       picture: tuple[Delivery, int] | None = None) -> None:
+    """Encode the final file (`frames` long) with its finished audio; loudness takes a measuring pass first (two
+    passes). With `picture` (the delivery and the joined film's frames), the video is delivered too."""
+    seconds = frames / (picture[0].fps if picture else FPS)
     if finish.loudness_lufs is not None:
         report = await run_ffmpeg(loudness_measure_args(joined, finish, seconds))
         measured = _measured(report)
         # Silence has no loudness to correct (loudnorm would divide by it); the check afterwards reports the miss.
         target = finish.loudness_lufs if measured is not None else None
-        finish = AudioFinish(finish.mode, finish.soundtrack, finish.duck, target, measured)
-    await run_ffmpeg(finish_args(joined, dest, finish, seconds, channels))
+        finish = dataclasses.replace(finish, loudness_lufs=target, measured=measured)
+    await run_ffmpeg(finish_args(joined, dest, finish, seconds, channels, picture))
 
 
 def _measured(report: str) -> Measured | None:

@@ -20,6 +20,9 @@ AUDIO_RATE = 48_000
 SAMPLES_PER_FRAME = AUDIO_RATE // FPS  # 2000: audio cut points land exactly on frame boundaries
 TRUE_PEAK_DB = -1.5  # the loudness correction keeps true peaks at or below this
 JOIN_FADE_S = 0.005  # a few ms of fade at every clip edge: no click at any join
+# A film's sound fades out along a quadratic curve: a linear fade still plays its last 50 ms only ~26 dB down, heard
+# as a cut-off; the square is ~50 dB down there over a 1 s fade, while the ear hears the early part as a steady fade.
+FADE_OUT_CURVE = "qua"
 # async + first_pts=0: audio that starts after the video keeps its offset (filled with silence), not shifted.
 _RESAMPLE = {"async": 1, "first_pts": 0}
 
@@ -35,6 +38,7 @@ class NormalizePlan:
     has_audio: bool
     skip_samples: int = 0  # the audio of the skipped frames at the source's frame rate (2000 at 24 fps)
     edge_frames: int = 0  # when > 0: the first and last this many frames are written as pieces of their own
+    fit: str = "pad"  # a clip of another shape: pad (letterbox) or crop (fill the frame, cut the excess)
 
     @property
     def seconds(self) -> float:
@@ -54,10 +58,14 @@ def normalized(video: Stream, audio: Stream, plan: NormalizePlan) -> list[tuple[
     a (video, audio) pair for each of `plan.pieces`, each from time 0."""
     samples = plan.frames * SAMPLES_PER_FRAME
     w, h = plan.width, plan.height
-    video = (video.filter("trim", start_frame=plan.skip_frames).filter("setpts", "PTS-STARTPTS").filter("fps", FPS)
-             .filter("scale", w, h, force_original_aspect_ratio="decrease", flags="lanczos")
-             .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2").filter("setsar", 1).filter("format", "yuv420p")
-             .filter("trim", end_frame=plan.frames))
+    video = video.filter("trim", start_frame=plan.skip_frames).filter("setpts", "PTS-STARTPTS").filter("fps", FPS)
+    if plan.fit == "crop":
+        video = (video.filter("scale", w, h, force_original_aspect_ratio="increase", flags="lanczos")
+                 .filter("crop", w, h, "(iw-ow)/2", "(ih-oh)/2"))
+    else:
+        video = (video.filter("scale", w, h, force_original_aspect_ratio="decrease", flags="lanczos")
+                 .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2"))
+    video = video.filter("setsar", 1).filter("format", "yuv420p").filter("trim", end_frame=plan.frames)
     audio = (audio.filter("aresample", AUDIO_RATE, **_RESAMPLE)
              .filter("aformat", sample_fmts="s16", channel_layouts="stereo")
              .filter("atrim", start_sample=plan.skip_samples).filter("asetpts", "PTS-STARTPTS")
@@ -131,6 +139,50 @@ def _extended(video: Stream) -> Stream:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """The picture of a delivered film: the frames of the joined film it keeps (24 fps frames, `end` exclusive,
+    None: to the end), and its frame rate. Another rate repeats frames, never blends them: output frame k shows
+    the last source frame whose time, rounded half up to the output's frame grid, is at most k (ffmpeg's `fps`
+    filter, the same in every supported build)."""
+
+    start: int = 0
+    end: int | None = None
+    fps: int = FPS
+
+    @property
+    def changes_picture(self) -> bool:
+        """Whether the video must be encoded anew (a trim or another frame rate)."""
+        return self.start > 0 or self.end is not None or self.fps != FPS
+
+    def kept(self, frames: int) -> int:
+        """Frames of the joined film (of `frames`) that the delivered film keeps, at 24 fps."""
+        return (frames if self.end is None else min(self.end, frames)) - self.start
+
+    def frames(self, frames: int) -> int:
+        """The delivered film's frame count, from the joined film's."""
+        return self.tick(self.kept(frames))
+
+    def tick(self, frame: int) -> int:
+        """The delivered frame where the kept part's frame `frame` (24 fps, counted from the in point) first shows."""
+        return (2 * frame * self.fps + FPS) // (2 * FPS)
+
+    def position(self, frame: int) -> int | None:
+        """Where the joined film's frame `frame` first shows in the delivered film; None when trimmed away."""
+        if frame < self.start or (self.end is not None and frame >= self.end):
+            return None
+        return self.tick(frame - self.start)
+
+
+def delivered(video: Stream, delivery: Delivery, frames: int) -> Stream:
+    """The joined film's picture trimmed and at the delivery's rate, exactly `delivery.frames(frames)` frames."""
+    count = delivery.frames(frames)
+    kept = video.filter("trim", start_frame=delivery.start, end_frame=delivery.start + delivery.kept(frames))
+    # The trim after tpad pins the count whatever the build's end-of-stream rounding (tpad gives one spare frame).
+    return (kept.filter("setpts", "PTS-STARTPTS").filter("fps", delivery.fps).filter("tpad", stop=1, stop_mode="clone")
+            .filter("trim", end_frame=count).filter("setpts", "PTS-STARTPTS").filter("format", "yuv420p"))
+
+
+@dataclass(frozen=True)
 class Measured:
     """EBU R128 measures of a mix (ebur128's summary)."""
 
@@ -150,6 +202,8 @@ class AudioFinish:
     duck: bool = True
     loudness_lufs: float | None = None
     measured: Measured | None = None  # the first pass's measurement, for the second pass
+    fade_out_seconds: float = 0.0  # the sound fades to silence over the film's last this many seconds
+    window: tuple[int, int] | None = None  # the samples of the joined film's sound kept (a trim), end exclusive
 
 
 def audio_graph(film: Stream, soundtrack: Stream | None, finish: AudioFinish, seconds: float) -> Stream:
@@ -158,6 +212,9 @@ def audio_graph(film: Stream, soundtrack: Stream | None, finish: AudioFinish, se
     def exact(audio: Stream) -> Stream:
         return audio.filter("apad", whole_dur=f"{seconds:.6f}").filter("atrim", end=f"{seconds:.6f}")
 
+    if finish.window is not None:
+        film = (film.filter("atrim", start_sample=finish.window[0], end_sample=finish.window[1])
+                .filter("asetpts", "PTS-STARTPTS"))
     if finish.mode == "mute":
         mix = exact(film.filter("volume", 0))
     elif finish.mode == "soundtrack":
@@ -172,8 +229,17 @@ def audio_graph(film: Stream, soundtrack: Stream | None, finish: AudioFinish, se
             mix = music
     else:
         mix = film.filter("anull")
-    # Mixing and compression may end a little early; the film's audio is always exactly the video's length.
-    return _loudness(exact(mix), finish)
+    # Mixing and compression may end a little early; the film's audio is always exactly the video's length. The
+    # fade comes before the loudness step, which measures and corrects the sound as it will be heard.
+    return _loudness(fade_out(exact(mix), seconds, finish.fade_out_seconds), finish)
+
+
+def fade_out(audio: Stream, seconds: float, fade_seconds: float) -> Stream:
+    """The sound faded to silence over its last `fade_seconds` (at most half the film), ending at `seconds`."""
+    length = min(fade_seconds, seconds / 2)
+    if length <= 0:
+        return audio
+    return audio.filter("afade", t="out", st=f"{seconds - length:.6f}", d=f"{length:.6f}", curve=FADE_OUT_CURVE)
 
 
 def _loudness(audio: Stream, finish: AudioFinish) -> Stream:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.errors import AssemblyError
-from orchestrator.assembly.ffmpeg import FPS, SAMPLES_PER_FRAME, concat_list
+from orchestrator.assembly.ffmpeg import AUDIO_RATE, FPS, concat_list
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
 from orchestrator.assembly.process import run_ffmpeg, task_group
 from orchestrator.assembly.temp import temporary
@@ -44,16 +44,16 @@ def concat_listing(pieces: list[tuple[Path, int]], beside: Path) -> Iterator[Pat
         yield listing
 
 
-async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True) -> Film:
+async def publish(part: Path, dest: Path, frames: int, *, decode: bool = True, fps: int = FPS) -> Film:
     """Verify the finished temp file and rename it to its final name (decode=False: video was stream-copied
     from verified intermediates, so reading its packets is enough)."""
-    film = await verify(part, frames, decode=decode)
+    film = await verify(part, frames, decode=decode, fps=fps)
     part.replace(dest)
     return Film(dest, film.frames, film.seconds, film.audio_samples, film.info)
 
 
-async def verify(path: Path, expected_frames: int, *, decode: bool = True) -> Film:
-    """The frame count must be exact and the audio as long as the video within one AAC block (21 ms)."""
+async def verify(path: Path, expected_frames: int, *, decode: bool = True, fps: int = FPS) -> Film:
+    """The frame count must be exact and the audio as long as the video (at `fps`) within one AAC block (21 ms)."""
     async with task_group() as group:
         probing, counting = group.create_task(probe(path, decode=decode)), group.create_task(audio_samples(path))
     info, samples = probing.result(), counting.result()
@@ -61,6 +61,6 @@ async def verify(path: Path, expected_frames: int, *, decode: bool = True) -> Fi
         raise AssemblyError(f"{path}: {info.frames} frames, expected {expected_frames}")
     if not info.has_audio:
         raise AssemblyError(f"{path}: the film has no audio stream")
-    if abs(samples - expected_frames * SAMPLES_PER_FRAME) > AUDIO_TOLERANCE_SAMPLES:
-        raise AssemblyError(f"{path}: audio is {samples / 48_000:.3f} s, video {expected_frames / FPS:.3f} s")
-    return Film(path, info.frames, info.frames / FPS, samples, info)
+    if abs(samples - expected_frames * AUDIO_RATE / fps) > AUDIO_TOLERANCE_SAMPLES:
+        raise AssemblyError(f"{path}: audio is {samples / AUDIO_RATE:.3f} s, video {expected_frames / fps:.3f} s")
+    return Film(path, info.frames, info.frames / fps, samples, info)

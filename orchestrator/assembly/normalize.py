@@ -53,7 +53,8 @@ class Intermediate:
         return [(self.head, edge), (self.path, self.frames - 2 * edge), (self.tail, edge)]
 
 
-def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0) -> NormalizePlan:
+def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0, fit: str = "pad"
+             ) -> NormalizePlan:
     """The normalisation of one clip for an output of this size; its first and last `edge_frames` frames become
     pieces of their own when it has at least one frame more than both (see NormalizePlan.pieces)."""
     skip = 1 if skip_first else 0
@@ -67,20 +68,22 @@ def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_fra
         raise ClipInvalid(info.path, f"{kept} frame(s) at {fps:g} fps is less than one frame at {FPS} fps")
     edge = edge_frames if frames >= 2 * edge_frames + 1 else 0
     return NormalizePlan(width=width, height=height, skip_frames=skip, frames=frames, has_audio=info.has_audio,
-                         skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge)
+                         skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge, fit=fit)
 
 
 async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache_dir: Path,
-                    info: ClipInfo | None = None, edge_frames: int = 0) -> Intermediate:
+                    info: ClipInfo | None = None, edge_frames: int = 0, fit: str = "pad") -> Intermediate:
     """The clip's intermediate for this output size, from the cache when present and intact. With `edge_frames`
     (a storyboard with crossfades: the fade's length), the clip's ends are written as pieces of their own, so a
     crossfade re-encodes only them.
 
     `info` may come from a packet-level probe; a clip is strictly decoded before it is encoded anew."""
     info = info or await probe(clip)
-    plan = plan_for(info, width, height, skip_first, edge_frames)
+    plan = plan_for(info, width, height, skip_first, edge_frames, fit)
     digest = await file_sha256(clip)
     recipe = {"v": CACHE_VERSION, "ffmpeg": await ffmpeg_version(), "clip": digest, **asdict(plan)}
+    if plan.fit == "pad":
+        del recipe["fit"]  # the fit every intermediate had before it was a choice: those stay valid
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
     names = [f"{key}.head.mov", f"{key}.mov", f"{key}.tail.mov"] if plan.edge_frames else [f"{key}.mov"]
     dests = [cache_dir / name for name in names]

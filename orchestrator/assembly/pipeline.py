@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.assembly.capability import ffmpeg_ready
-from orchestrator.assembly.ffmpeg import SAMPLES_PER_FRAME, AudioFinish, concat_args, concat_pcm_args, originals_args
+from orchestrator.assembly.errors import AssemblyError
+from orchestrator.assembly.ffmpeg import (
+    FPS,
+    SAMPLES_PER_FRAME,
+    AudioFinish,
+    Delivery,
+    concat_args,
+    concat_pcm_args,
+    originals_args,
+)
 from orchestrator.assembly.finish import (
     Transitions,
     can_copy_originals,
@@ -54,11 +63,44 @@ class AssemblySettings:
     soundtrack: Path | None = None
     duck: bool = True  # soundtrack under the clips' own audio (ducked), or replacing it
     loudness_lufs: float | None = None
+    fade_out_seconds: float = 1.0  # the film's sound fades out over its end (0: off)
+    delivery: Delivery = field(default_factory=Delivery)  # trim and frame rate of the delivered film
+    fit: str = "pad"  # clips of another shape than the film's: pad or crop
 
     @property
     def audio_work(self) -> bool:
         """True when the clips' audio cannot simply be carried over."""
         return self.audio != "clips" or self.loudness_lufs is not None
+
+
+@dataclass(frozen=True)
+class EditClip:
+    """One entry of a film's edit: the frames of its clip the film shows (24 fps, `source_out` exclusive)."""
+
+    shot: str
+    clip: str  # the clip file's absolute path
+    source_in: int
+    source_out: int
+
+
+@dataclass(frozen=True)
+class EditJoin:
+    """How two entries meet: chained (the child continues its parent's last frame), cut, or crossfade."""
+
+    kind: str  # chained | cut | crossfade
+    frames: int  # the crossfade's length (its two clips overlap by this many frames); 0 otherwise
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What the film is made of, as an editor's timeline would hold it (24 fps, the clips' rate), before the
+    delivery's frame rate: its clips, the joins between them, and the part kept. `report.json` carries it for
+    `orchestrator export`."""
+
+    clips: tuple[EditClip, ...]
+    joins: tuple[EditJoin, ...]
+    frames: int  # of the whole edit, before the trim
+    trim: tuple[int, int]  # the frames kept, end exclusive
 
 
 @dataclass(frozen=True)
@@ -73,6 +115,10 @@ class AssembledOutput:
     fast_path: bool = False
     warnings: list[str] = field(default_factory=list)
     loudness: Loudness | None = None  # measured by the loudness check when a target is set, for QC to reuse
+    seam_joins: tuple[int, ...] = ()  # for each seam, the join it is (i: between entries i and i+1); a trim may
+    # take joins out of the film
+    edit: Edit | None = None
+    fps: int = FPS
 
 
 def output_geometry(items: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
@@ -113,23 +159,46 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
     dest.parent.mkdir(parents=True, exist_ok=True)
     channels = film_channels(infos, settings.audio == "soundtrack")
     same_size = all((i.width, i.height) == (width, height) for i in infos)
-    if not fading and same_size and await _copyable(infos, chained, settings):
+    delivery = settings.delivery
+    if not fading and same_size and not delivery.changes_picture and await _copyable(infos, chained, settings):
         originals = [(c.path.resolve(), i.frames) for c, i in zip(clips, infos, strict=True)]
         paths, counts = [p for p, _ in originals], [n for _, n in originals]
+        fade = settings.fade_out_seconds
         with temporary(dest, ".part.mp4") as part:
-            await concat(originals, part, lambda lst, out: originals_args(lst, paths, counts, out, channels))
+            await concat(originals, part, lambda lst, out: originals_args(lst, paths, counts, out, channels, fade))
             film = await publish(part, dest, sum(counts), decode=False)
-        return AssembledOutput(film, (), width, height, seams=_seams([i.frames for i in infos], []), fast_path=True)
+        edit = _edit(clips, [(0, n) for n in counts], ["cut"] * (len(clips) - 1), 0, (0, sum(counts)))
+        return AssembledOutput(film, (), width, height, seams=_seams(counts, []), fast_path=True,
+                               seam_joins=tuple(range(len(clips) - 1)), edit=edit)
     edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
-    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges)
+    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges, settings.fit)
                                for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
-    film = await _join_and_finish(parts, plan, settings, dest, channels, cache_dir)
+    overlaps = [plan.fade_frames if f else 0 for f in plan.fades]
+    joined = sum(p.frames for p in parts) - sum(overlaps)
+    trim = (delivery.start, delivery.start + delivery.kept(joined))
+    if trim[1] <= trim[0]:
+        raise AssemblyError(f"{dest.name}: the trim keeps nothing of the film's {joined} frames "
+                            f"({joined / FPS:.2f} s)")
+    film = await _join_and_finish(parts, plan, settings, dest, channels, cache_dir, joined)
     loudness, missed = await _loudness_check(film, settings)
-    seams = _seams([p.frames for p in parts], [plan.fade_frames if f else 0 for f in plan.fades])
-    return AssembledOutput(film, tuple(parts), width, height, seams=seams, warnings=[*plan.warnings, *missed],
-                           loudness=loudness)
+    kinds = ["chained" if c else ("crossfade" if f else "cut") for c, f in zip(chained[1:], plan.fades, strict=True)]
+    ranges = [(int(skip), int(skip) + p.frames) for skip, p in zip(chained, parts, strict=True)]
+    edit = _edit(clips, ranges, kinds, plan.fade_frames, trim)
+    placed = [(i, delivery.position(seam)) for i, seam in enumerate(_seams([p.frames for p in parts], overlaps))]
+    kept = [(i, at) for i, at in placed if at is not None and 0 < at < film.frames]
+    return AssembledOutput(film, tuple(parts), width, height, seams=tuple(at for _, at in kept),
+                           warnings=[*plan.warnings, *missed], loudness=loudness,
+                           seam_joins=tuple(i for i, _ in kept), edit=edit, fps=delivery.fps)
+
+
+def _edit(clips: list[OutputClip], ranges: list[tuple[int, int]], kinds: list[str], fade_frames: int,
+          trim: tuple[int, int]) -> Edit:
+    entries = tuple(EditClip(c.shot_id, str(c.path.resolve()), a, b) for c, (a, b) in zip(clips, ranges, strict=True))
+    joins = tuple(EditJoin(kind, fade_frames if kind == "crossfade" else 0) for kind in kinds)
+    frames = sum(b - a for a, b in ranges) - sum(j.frames for j in joins)
+    return Edit(entries, joins, frames, trim)
 
 
 def _seams(frames: list[int], overlaps: list[int]) -> tuple[int, ...]:
@@ -167,16 +236,24 @@ async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: Assemb
 
 
 async def _join_and_finish(parts: list[Intermediate], plan: Transitions, settings: AssemblySettings,
-                           dest: Path, channels: int, cache_dir: Path) -> Film:
+                           dest: Path, channels: int, cache_dir: Path, joined_frames: int) -> Film:
     # Crossfaded parts were encoded anew and strictly decoded in `fuse`; the rest are verified intermediates, so
-    # the film is checked by its packets either way.
+    # the film is checked by its packets either way (a delivered picture is encoded here: decoded once more).
     pieces, frames = await fuse(parts, plan, cache_dir)
-    if not settings.audio_work:  # straight to the film: video copied, audio encoded once
+    delivery = settings.delivery
+    if not settings.audio_work and not delivery.changes_picture:  # video copied, audio encoded once
+        fade = settings.fade_out_seconds
         with temporary(dest, ".part.mp4") as final:
-            await concat(pieces, final, lambda lst, out: concat_args(lst, out, channels))
+            await concat(pieces, final, lambda lst, out: concat_args(lst, out, channels, frames, fade))
             return await publish(final, dest, frames, decode=False)
+    kept = delivery.kept(joined_frames)
+    window = (delivery.start * SAMPLES_PER_FRAME, (delivery.start + kept) * SAMPLES_PER_FRAME)
+    out_frames = delivery.frames(joined_frames)
     with temporary(dest, ".joined.mov") as joined, temporary(dest, ".part.mp4") as final:
         await concat(pieces, joined, concat_pcm_args)
-        finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs)
-        await finish_audio(joined, final, finish, frames, channels)
-        return await publish(final, dest, frames, decode=False)
+        finish = AudioFinish(settings.audio, settings.soundtrack, settings.duck, settings.loudness_lufs,
+                             fade_out_seconds=settings.fade_out_seconds,
+                             window=window if delivery.changes_picture else None)
+        picture = (delivery, joined_frames) if delivery.changes_picture else None
+        await finish_audio(joined, final, finish, out_frames, channels, picture)
+        return await publish(final, dest, out_frames, decode=picture is not None, fps=delivery.fps)

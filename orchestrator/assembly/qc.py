@@ -52,6 +52,7 @@ _INTEGRATED = re.compile(r"I:\s+(-?\d+(?:\.\d+)?) LUFS")
 PAD, GAP, FONT_SIZE, LINE = 10, 4, 14, 18
 LABEL_HEIGHT = 2 * LINE
 _BACKGROUND, _TEXT, _CHAINED, _CUT, _ALARM = "#1e1e1e", "#e8e8e8", "#7fd48a", "#8ab4f8", "#ff6b6b"
+_CROSSFADE = "#e0b45c"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class Join:
     left: str  # shot id before
     right: str  # shot id after
     chained: bool
+    crossfade: bool = False  # the two shots blend over several frames; `index` is the blend's middle
+
+    @property
+    def kind(self) -> str:
+        """chained, crossfade or cut: what a person looking at the seam should expect."""
+        return "chained" if self.chained else "crossfade" if self.crossfade else "cut"
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class JoinQC:
     left: str
     right: str
     chained: bool
+    transition: str  # chained | crossfade | cut
     frame: int  # the film frame right after the seam
     ssim: float  # of the frames either side: near 1 at an invisible (chained) seam, low at a cut to new content
     duplicate: bool  # the frames either side are the same picture: the film freezes for a frame here
@@ -87,6 +95,9 @@ class OutputQC:
     seconds: float
     integrated_lufs: float | None  # None when the film has no audio
     joins: list[JoinQC]
+    fps: int = FPS
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,7 @@ class Loudness:
 
 
 async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness | None = None,
-                    frames: dict[int, Frame] | None = None) -> OutputQC:
+                    frames: dict[int, Frame] | None = None, fps: int = FPS) -> OutputQC:
     """Measure every seam of `film` and its integrated loudness (unless `loudness` already says it); `frames`, when
     given, are its seam frames as `seam_frames` read them (the contact sheet shows the same ones)."""
     info = await probe(film, decode=False)  # the film was verified when made; QC needs its facts, not a decode
@@ -113,12 +124,15 @@ async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness
             loudness = Loudness(await integrated_loudness(film))
     lufs = loudness.lufs if loudness is not None else None
     checked = [_check(join, seams.result(), audio.result()) for join in joins]
-    return OutputQC(name, str(film), info.frames, info.frames / FPS, lufs, checked)
+    return OutputQC(name, str(film), info.frames, info.frames / fps, lufs, checked, fps, info.width, info.height)
 
 
-def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None = None) -> None:
-    """Write report.json atomically: a reader sees the previous report or this one, never part of one."""
-    body = {"outputs": [_with_verdicts(o) for o in outputs], "thresholds": THRESHOLDS, "warnings": warnings or []}
+def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None = None,
+                 extra: dict[str, dict[str, object]] | None = None) -> None:
+    """Write report.json atomically: a reader sees the previous report or this one, never part of one. `extra`
+    adds fields to each output's entry, by output name (the film's edit)."""
+    entries = [{**_with_verdicts(o), **(extra or {}).get(o.name, {})} for o in outputs]
+    body = {"outputs": entries, "thresholds": THRESHOLDS, "warnings": warnings or []}
     text = json.dumps(body, indent=2, allow_nan=False) + "\n"
     _write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
@@ -244,7 +258,7 @@ def _window_mean(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _check(join: Join, frames: dict[int, Frame], audio: Samples) -> JoinQC:
-    return JoinQC(join.left, join.right, join.chained, join.index, seam_ssim(frames, join.index),
+    return JoinQC(join.left, join.right, join.chained, join.kind, join.index, seam_ssim(frames, join.index),
                   is_duplicate(frames, join.index), round(audio_step_db(audio, join.index), 2))
 
 
@@ -308,9 +322,8 @@ def render_sheet(rows: list[SeamRow]) -> Image.Image:
 def _draw_row(sheet: Image.Image, draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
               row: SeamRow, top: int) -> None:
     join = row.join
-    kind = "chained" if join.chained else "cut"
-    draw.text((PAD, top), f"{row.film}: {join.left} -> {join.right} ({kind})", font=font,
-              fill=_CHAINED if join.chained else _CUT)
+    colour = {"chained": _CHAINED, "crossfade": _CROSSFADE}.get(join.kind, _CUT)
+    draw.text((PAD, top), f"{row.film}: {join.left} -> {join.right} ({join.kind})", font=font, fill=colour)
     details = f"SSIM {row.ssim:.3f}    frames {join.index - 1} | {join.index}"
     draw.text((PAD, top + LINE), details, fill=_TEXT, font=font)
     if row.duplicate:

@@ -9,14 +9,16 @@ import asyncio
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.assembly.ffmpeg import FPS, Delivery
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
 from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
+from orchestrator.assembly.presets import preset_size
 from orchestrator.engine import versions
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
@@ -26,20 +28,50 @@ from orchestrator.storyboard.validate import CheckedStoryboard
 
 
 def assembly_settings(checked: CheckedStoryboard) -> AssemblySettings:
-    """The storyboard's `assembly:` section with paths made absolute."""
+    """The storyboard's `assembly:` section with paths made absolute (every film's, before its own delivery)."""
     section = checked.storyboard.assembly
     soundtrack = checked.base_dir / section.soundtrack if section.soundtrack else None
     mix = getattr(section, "soundtrack_mix", "duck")
     return AssemblySettings(transition=section.transition, crossfade_seconds=section.crossfade_seconds,
                             audio=section.audio, soundtrack=soundtrack, duck=mix != "replace",
-                            loudness_lufs=section.loudness_lufs)
+                            loudness_lufs=section.loudness_lufs, fade_out_seconds=section.fade_out_seconds)
+
+
+def output_settings(checked: CheckedStoryboard) -> dict[str, AssemblySettings]:
+    """Each film's assembly settings: the `assembly:` section with the output's own delivery on top (its trim
+    and frame rate, fit, soundtrack, loudness and fade-out)."""
+    base = assembly_settings(checked)
+    settings: dict[str, AssemblySettings] = {}
+    for name in checked.outputs:
+        output = (checked.storyboard.outputs or {}).get(name)
+        if output is None:
+            settings[name] = base
+            continue
+        given = output.model_fields_set
+        trim = output.trim
+        delivery = Delivery(start=round(trim.start * FPS) if trim else 0,
+                            end=round(trim.end * FPS) if trim and trim.end is not None else None, fps=output.fps)
+        own = replace(base, delivery=delivery, fit=output.fit or ("pad" if output.size == "source" else "crop"))
+        if output.soundtrack is not None:
+            own = replace(own, audio="soundtrack", soundtrack=checked.base_dir / output.soundtrack)
+        if "loudness_lufs" in given:
+            own = replace(own, loudness_lufs=output.loudness_lufs)
+        if output.fade_out_seconds is not None:
+            own = replace(own, fade_out_seconds=output.fade_out_seconds)
+        settings[name] = own
+    return settings
 
 
 def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int, int]]:
-    """Each film's frame size, from the plan, so clips can be normalised before the last one exists."""
+    """Each film's frame size, from the plan, so clips can be normalised before the last one exists: the size
+    most of its clips have, or its delivery preset's."""
     by_id = {s.id: s for s in plan.shots}
-    return {name: output_geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
-            for name, ids in checked.outputs.items()}
+    outputs = checked.storyboard.outputs or {}
+    sizes = {}
+    for name, ids in checked.outputs.items():
+        width, height = output_geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
+        sizes[name] = preset_size(width, height, outputs[name].size if name in outputs else "source")
+    return sizes
 
 
 def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]) -> list[OutputClip]:
@@ -64,7 +96,7 @@ class FilmMaker:
     run_dir: RunDir
     journal: Journal
     sizes: dict[str, tuple[int, int]]
-    settings: AssemblySettings
+    settings: dict[str, AssemblySettings]  # by output
     _pending: list[asyncio.Task[None]] = field(default_factory=list)
     _parts: dict[str, dict[int, Intermediate]] = field(default_factory=dict)  # normalised so far, by film and index
 
@@ -79,8 +111,10 @@ class FilmMaker:
     async def _prepare(self, name: str, index: int, clip: Path) -> None:
         width, height = self.sizes[name]
         chained = chained_flags(self.checked, name)
-        edges = crossfade_edges(self.settings.transition, self.settings.crossfade_seconds)
-        part = await normalize(clip, width, height, chained[index], self.run_dir.cache, edge_frames=edges)
+        settings = self.settings[name]
+        edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
+        part = await normalize(clip, width, height, chained[index], self.run_dir.cache, edge_frames=edges,
+                               fit=settings.fit)
         parts = self._parts.setdefault(name, {})
         parts[index] = part
         if not edges:
@@ -100,7 +134,7 @@ class FilmMaker:
         names = [n for n, ids in self.checked.outputs.items() if all(i in clips for i in ids)]
         if not names:
             return None
-        signatures = {n: film_signature(self.checked, n, clips, self.sizes[n], self.settings) for n in names}
+        signatures = {n: film_signature(self.checked, n, clips, self.sizes[n], self.settings[n]) for n in names}
         if self._up_to_date(signatures):
             return None
         entries = {name: output_entries(self.checked, name, clips) for name in names}
@@ -115,8 +149,8 @@ class FilmMaker:
                             earlier.get("made_at"))
 
         try:
-            films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache, self.settings,
-                                         sizes={n: self.sizes[n] for n in names})
+            films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache,
+                                         {n: self.settings[n] for n in names}, sizes={n: self.sizes[n] for n in names})
         except BaseException:
             for k in kept:  # a film already replaced (QC failed after it) lives on only as its version: keep it
                 if versions.replaced(self.run_dir, k):

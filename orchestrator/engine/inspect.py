@@ -13,9 +13,9 @@ from orchestrator.api.types import TaskStatus
 from orchestrator.engine.decide import Action
 from orchestrator.engine.films import (
     FilmMaker,
-    assembly_settings,
     film_is_current,
     film_signature,
+    output_settings,
     output_sizes,
     stored_films,
 )
@@ -133,7 +133,7 @@ def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str
         return {name: f"cannot tell: {str(exc).splitlines()[0]}" for name in films}
     stored = stored_films(journal)
     sizes = output_sizes(checked, prepared.plan)
-    settings = assembly_settings(checked)
+    settings = output_settings(checked)
     stale: dict[str, str] = {}
     for name in films:
         if name not in checked.outputs:
@@ -145,7 +145,7 @@ def _stale(run_dir: RunDir, journal: Journal, films: list[str]) -> dict[str, str
             stale[name] = f"{', '.join(pending)} changed or not finished: run again to remake it"
             continue
         clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots}
-        signature = film_signature(checked, name, clips, sizes[name], settings)
+        signature = film_signature(checked, name, clips, sizes[name], settings[name])
         if not film_is_current(run_dir.film(name), stored.get(name), signature):
             stale[name] = "made from other clips or settings than the storyboard's now: run again to remake it"
     return stale
@@ -226,7 +226,7 @@ async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Pat
             clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots if d.shot in needed}
             subset = replace(checked, outputs={o: checked.outputs[o] for o in wanted})
             maker = FilmMaker(subset, run_dir, journal, output_sizes(subset, prepared.plan),
-                              assembly_settings(checked))
+                              output_settings(subset))
             await maker.make(clips)
             return {o: run_dir.film(o) for o in wanted}
         finally:

@@ -228,7 +228,8 @@ async def _seam_images(run_dir: RunDir, films: dict[str, dict[str, Any]]) -> Non
     folder = run_dir.root / SEAMS_DIR
     for name, film in films.items():
         path = run_dir.film(name)
-        joins = [Join(int(j["frame"]), str(j["left"]), str(j["right"]), bool(j["chained"])) for j in film["joins"]]
+        joins = [Join(int(j["frame"]), str(j["left"]), str(j["right"]), bool(j["chained"]),
+                      j.get("transition") == "crossfade") for j in film["joins"]]
         if not joins or not path.is_file() or all((folder / f).is_file() for j in joins
                                                   for f in seam_frame_names(name, j.index)):
             continue
@@ -242,6 +243,12 @@ async def _seam_images(run_dir: RunDir, films: dict[str, dict[str, Any]]) -> Non
             continue  # the page shows the figures without the frames
 
 
+def _kind(join: dict[str, Any]) -> str:
+    """chained, crossfade or cut (a report.json from before crossfades were named says only chained or not)."""
+    named = join.get("transition")
+    return str(named) if named else "chained" if join["chained"] else "cut"
+
+
 def _film(run_dir: RunDir, name: str, path: str, qc: dict[str, Any] | None, stale: str | None,
           posters: set[Path]) -> FilmView:
     poster = run_dir.root / POSTERS_DIR / f"{name}.jpg"
@@ -251,7 +258,7 @@ def _film(run_dir: RunDir, name: str, path: str, qc: dict[str, Any] | None, stal
         found = verdict(bool(join["chained"]), float(join["ssim"]), bool(join["duplicate"]),
                         float(join["audio_step_db"]))  # a report.json from before verdicts has none
         seams.append(SeamView(
-            left=join["left"], right=join["right"], kind="chained" if join["chained"] else "cut",
+            left=join["left"], right=join["right"], kind=_kind(join),
             frame=int(join["frame"]), ssim=float(join["ssim"]), audio_step_db=float(join["audio_step_db"]),
             verdict=found.word, reasons=list(found.reasons),
             before=_link(run_dir, before) if before.is_file() else None,

@@ -23,7 +23,7 @@ from orchestrator.engine.backend import Backend
 from orchestrator.engine.context import Budget, ShotContext, ShotFailed
 from orchestrator.engine.decide import Action, Decision, Decisions, decide, decide_shot, with_alternates
 from orchestrator.engine.events import EventLog
-from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.films import FilmMaker, output_settings, output_sizes
 from orchestrator.engine.gate import CreateGate
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.ledger import Ledger, ledger
@@ -301,7 +301,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     # One limit for every ffmpeg of the run: early normalisation and crossfades while shots generate, the films
     # at the end, and the checks of downloaded clips.
     with ffmpeg_slots():
-        maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), assembly_settings(checked))
+        maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), output_settings(checked))
 
         keys: dict[str, str | None] = {}  # the key of each shot's take in use this run, once decided
 

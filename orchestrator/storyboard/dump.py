@@ -29,6 +29,9 @@ def to_yaml(storyboard: Storyboard) -> str:
     """The storyboard as YAML, keeping only what was set (defaults stay implicit)."""
     data = storyboard.model_dump(mode="json", exclude_unset=True)
     data["shots"] = [_shot_first_keys(shot) for shot in data["shots"]]
+    for name, output in (storyboard.outputs or {}).items():
+        if output.listed:  # written as a plain list of shot ids, it goes back as one
+            data["outputs"][name] = list(output.shots)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 

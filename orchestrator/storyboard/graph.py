@@ -56,11 +56,11 @@ def structure_problems(storyboard: Storyboard, graph: ShotGraph, source: SourceM
             [*loop[:half], f"({len(loop) - _CYCLE_SHOWN + 1:,} more)", *loop[1 - half:], loop[0]]
         chain = " -> ".join(shown)  # parent -> child, as the edges run
         problems.append(source.diagnostic(("shots", index, "after"), f"the chain is a cycle: {chain}"))
-    for name, entries in (storyboard.outputs or {}).items():
-        for pos, entry in enumerate(entries):
+    for name, output in (storyboard.outputs or {}).items():
+        for pos, entry in enumerate(output.shots):
             if entry not in first_index:
                 hint = did_you_mean(entry, ids) if len(problems) < SUGGESTIONS_MAX else ""
-                problems.append(source.diagnostic(("outputs", name, pos), f"'{entry}' names no shot{hint}"))
+                problems.append(source.diagnostic(output.entry_path(name, pos), f"'{entry}' names no shot{hint}"))
     return problems
 
 

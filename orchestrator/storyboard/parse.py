@@ -138,7 +138,7 @@ def show(value: Any) -> str:
 
 
 def _diagnostic(doc: Document, err: ErrorDetails, hint: bool) -> Diagnostic:
-    loc: DataPath = tuple(err["loc"])
+    loc: DataPath = _as_written(doc, tuple(err["loc"]))
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if loc and loc[-1] == "[key]":  # a dict key failed its constraint: point at the key
         loc = loc[:-1]
@@ -149,6 +149,15 @@ def _diagnostic(doc: Document, err: ErrorDetails, hint: bool) -> Diagnostic:
         tail = (did_you_mean(str(loc[-1]), allowed) or f" (allowed: {', '.join(allowed)})") if allowed else ""
         return doc.source.diagnostic(loc, f"unknown key '{loc[-1]}'{tail}", key=True)
     return doc.source.diagnostic(loc, _message(loc, kind, value, ctx, err["msg"]))
+
+
+def _as_written(doc: Document, loc: DataPath) -> DataPath:
+    """An output written as a plain list is checked as `{shots: [...]}`: point at the list's entry itself."""
+    if len(loc) >= 3 and loc[0] == "outputs" and loc[2] == "shots":
+        outputs = doc.data.get("outputs") if isinstance(doc.data, dict) else None
+        if isinstance(outputs, dict) and isinstance(outputs.get(loc[1]), list):
+            return (*loc[:2], *loc[3:])
+    return loc
 
 
 def _message(loc: DataPath, kind: str, value: Any, ctx: dict[str, Any], fallback: str) -> str:

@@ -109,7 +109,7 @@ def resolve_shots(storyboard: Storyboard, order: Iterable[int]) -> dict[int, Sho
 def sound_unused(storyboard: Storyboard, shot_id: str) -> str | None:
     """Why no film keeps this shot's own sound, or None when at least one film does."""
     outputs = storyboard.outputs
-    if outputs is not None and not any(shot_id in ids for ids in outputs.values()):
+    if outputs is not None and not any(shot_id in output.shots for output in outputs.values()):
         return "no output uses this shot"
     assembly = storyboard.assembly
     if assembly.audio == "mute":

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 
 from orchestrator.models import (
     EXPIRES_MAX_S,
@@ -106,6 +114,58 @@ class Assembly(_Strict):
         "replace: the soundtrack alone"
     )
     loudness_lufs: float | None = Field(-14.0, ge=-70, le=-5)
+    fade_out_seconds: float = Field(1.0, ge=0, le=10, description="Every film's sound fades out over its last "
+                                    "this many seconds (0: off), so no film ends on a click")
+
+
+class Trim(_Strict):
+    """The part of an output's film that is kept: a cut-down's in and out points, in seconds of the assembled film
+    (at 24 fps, to the nearest frame)."""
+
+    start: float = Field(0.0, ge=0, description="In point: seconds cut from the film's start")
+    end: float | None = Field(None, gt=0, description="Out point: where the kept part ends, in seconds from the "
+                              "film's start; default: the film's end")
+
+
+class Output(_Strict):
+    """One film: its shots in order, and how it is delivered. Written as a plain list of shot ids when the
+    delivery is the default."""
+
+    shots: list[Text] = Field(min_length=1, description="Shot ids in order")
+    size: Literal["source", "720p", "1080p"] = Field(
+        "source", description="source: the provider's size (e.g. 864x496 at 480p); 720p / 1080p: the standard "
+        "frame of the storyboard's ratio with that short side (1280x720, 1920x1080 for 16:9)")
+    fit: Literal["crop", "pad"] | None = Field(
+        None, description="When the clips' shape differs from the film's: crop fills the frame and cuts the excess "
+        "at the edges, pad letterboxes; default: crop for a preset, pad for the source size")
+    fps: Literal[24, 25, 30] = Field(24, description="Frame rate; 25 and 30 repeat frames (no interpolation)")
+    trim: Trim | None = None
+    soundtrack: MediaSource | None = Field(None, description="This film's own soundtrack (instead of "
+                                           "assembly.soundtrack); its sound then comes from it as with audio: "
+                                           "soundtrack")
+    loudness_lufs: float | None = Field(None, ge=-70, le=-5, description="This film's loudness target; default: "
+                                        "assembly.loudness_lufs (null here turns it off for this film)")
+    fade_out_seconds: float | None = Field(None, ge=0, le=10, description="This film's audio fade-out; default: "
+                                           "assembly.fade_out_seconds")
+    _listed: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _from_list(cls, data: Any, handler: ModelWrapValidatorHandler[Output]) -> Output:
+        if not isinstance(data, list):
+            return handler(data)
+        made = handler({"shots": data})
+        made._listed = True
+        return made
+
+    @property
+    def listed(self) -> bool:
+        """Written as a plain list of shot ids (errors in it are located at `outputs.NAME[i]`)."""
+        return self._listed
+
+    def entry_path(self, name: str, pos: int) -> tuple[str | int, ...]:
+        """The data path of entry `pos`, as the file writes it."""
+        return ("outputs", name, pos) if self._listed else ("outputs", name, "shots", pos)
 
 
 class Storyboard(_Strict):
@@ -117,8 +177,9 @@ class Storyboard(_Strict):
     )
     defaults: Defaults = Field(default_factory=Defaults)
     shots: list[Shot] = Field(min_length=1)
-    outputs: dict[OutputName, Annotated[list[Text], Field(min_length=1)]] | None = Field(
-        None, description="Films to assemble: name -> shot ids in order; default {main: every shot in file order}"
+    outputs: dict[OutputName, Output] | None = Field(
+        None, description="Films to assemble: name -> shot ids in order, or {shots: [...], and delivery settings}; "
+        "default {main: every shot in file order}"
     )
     assembly: Assembly = Field(default_factory=Assembly)
     endpoints: dict[EndpointId, MediaSource] | None = Field(
@@ -133,11 +194,21 @@ class Storyboard(_Strict):
                                            "may spend together, in CNY")
 
 
+def output_shots(storyboard: Storyboard) -> dict[str, list[str]] | None:
+    """Each output's shot ids in order, as written (None: no `outputs:`)."""
+    if storyboard.outputs is None:
+        return None
+    return {name: list(output.shots) for name, output in storyboard.outputs.items()}
+
+
+_NAMED_SECTIONS = ("outputs",)  # mappings whose keys are names the user chose, then models
+
+
 def allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:
     """The keys a mapping at this data path may hold, for 'did you mean' hints."""
     model: type[BaseModel] = Storyboard
-    for part in loc:
-        if isinstance(part, int):
+    for i, part in enumerate(loc):
+        if isinstance(part, int) or (i == 1 and loc[0] in _NAMED_SECTIONS):  # a list index, an output's name
             continue
         annotation: Any = model.model_fields[part].annotation if part in model.model_fields else None
         nested = _model_in(annotation)
@@ -160,6 +231,11 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the storyboard format, for editors."""
     schema = Storyboard.model_json_schema()
+    # An output may also be written as a plain list of shot ids (the validator above accepts both).
+    listed = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+    outputs = schema["properties"]["outputs"]["anyOf"][0]
+    for pattern, one in outputs["patternProperties"].items():
+        outputs["patternProperties"][pattern] = {"anyOf": [listed, one]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Storyboard (version 1)",

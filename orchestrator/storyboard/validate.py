@@ -11,6 +11,7 @@ from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
 from orchestrator.storyboard.context import RuleContext
+from orchestrator.storyboard.delivery import check_delivery
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, errors_in, unique_sorted
 from orchestrator.storyboard.graph import (
     ShotGraph,
@@ -26,7 +27,7 @@ from orchestrator.storyboard.media import MediaKind
 from orchestrator.storyboard.parse import parse_storyboard
 from orchestrator.storyboard.resolve import ShotSpec, resolve_shots
 from orchestrator.storyboard.rules import check_shot, check_sound
-from orchestrator.storyboard.schema import Storyboard
+from orchestrator.storyboard.schema import Storyboard, output_shots
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,15 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
         _check_assembly(storyboard, ctx)
     if parsed.outputs_complete:
         _check_unused(storyboard, graph, ctx, parsed.stub_shots)
+        if parsed.shots_checkable and parsed.assembly_checkable:
+            by_id = {s.id: s for i, s in specs.items() if i not in unchecked}
+            check_delivery(storyboard, by_id, ctx)
     _check_file_names(storyboard, ctx)
     problems = unique_sorted([*problems, *ctx.problems])
     if errors_in(problems):
         raise StoryboardInvalid(problems)
     ordered = {shot.id: specs[i] for i, shot in enumerate(storyboard.shots)}
-    outputs = storyboard.outputs or {"main": [shot.id for shot in storyboard.shots]}
+    outputs = output_shots(storyboard) or {"main": [shot.id for shot in storyboard.shots]}
     return CheckedStoryboard(
         path=path, storyboard=storyboard, name=storyboard.name or run_name(path), graph=graph,
         specs=ordered, outputs=outputs, warnings=[p for p in problems if p.severity is Severity.WARNING],
@@ -141,7 +145,7 @@ def _check_file_names(storyboard: Storyboard, ctx: RuleContext) -> None:
 def _check_unused(storyboard: Storyboard, graph: ShotGraph, ctx: RuleContext, stubs: frozenset[int]) -> None:
     if storyboard.outputs is None:
         return
-    used = {shot for entries in storyboard.outputs.values() for shot in entries if shot in graph}
+    used = {shot for output in storyboard.outputs.values() for shot in output.shots if shot in graph}
     needed = with_ancestors(graph, used)
     for index, shot in enumerate(storyboard.shots):
         if shot.id not in needed and index not in stubs:  # a broken shot has its own error, and maybe no id

@@ -140,7 +140,7 @@ def test_levels_and_audio_steps() -> None:
 
 def test_report_is_written_atomically_and_is_plain_json(tmp_path: Path) -> None:
     out = qc.OutputQC("main", "/films/main.mp4", 48, 2.0, -23.0,
-                      [qc.JoinQC("a", "b", True, 24, 0.97, False, 0.3)])
+                      [qc.JoinQC("a", "b", True, "chained", 24, 0.97, False, 0.3)])
     path = tmp_path / "qc" / "report.json"
     path.parent.mkdir()
     path.write_text("old", encoding="utf-8")
@@ -253,12 +253,15 @@ def test_report_json_holds_every_output_and_join(films: dict[str, Any]) -> None:
     report = json.loads(path.read_text(encoding="utf-8"))
     outputs = report["outputs"]
     assert [o["name"] for o in outputs] == ["story", "freeze"]
-    assert set(outputs[0]) == {"name", "path", "frames", "seconds", "integrated_lufs", "joins"}
+    assert set(outputs[0]) == {"name", "path", "frames", "seconds", "integrated_lufs", "joins", "fps", "width",
+                               "height"}
+    assert (outputs[0]["fps"], outputs[0]["width"] > 0) == (24, True)
     assert [len(o["joins"]) for o in outputs] == [2, 1]
     assert report["thresholds"].startswith("check when a frame is shown twice")
     for join in (j for o in outputs for j in o["joins"]):
-        assert set(join) == {"left", "right", "chained", "frame", "ssim", "duplicate", "audio_step_db", "verdict",
-                             "reasons"}
+        assert set(join) == {"left", "right", "chained", "transition", "frame", "ssim", "duplicate",
+                             "audio_step_db", "verdict", "reasons"}
+        assert join["transition"] == ("chained" if join["chained"] else "cut")
         assert (join["verdict"] == "ok") == (join["reasons"] == [])
         assert -1 <= join["ssim"] <= 1 and isinstance(join["duplicate"], bool)
         assert abs(join["audio_step_db"]) < 120

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from orchestrator.assembly.process import ffmpeg_slots
-from orchestrator.engine.films import FilmMaker, assembly_settings, output_sizes
+from orchestrator.engine.films import FilmMaker, output_settings, output_sizes
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.rundir import RunDir
@@ -32,7 +32,7 @@ def test_a_scene_change_is_crossfaded_as_soon_as_both_of_its_clips_are_there(tmp
     run_dir = RunDir(tmp_path / "run")
     run_dir.root.mkdir(parents=True)
     maker = FilmMaker(checked, run_dir, Journal(run_dir.journal), output_sizes(checked, make_plan(checked)),
-                      assembly_settings(checked))
+                      output_settings(checked))
     clips = {shot: make_clip(tmp_path / f"{shot}.mp4", frames=48, tone=300 + 100 * i)
              for i, shot in enumerate("abc")}
 
