@@ -50,7 +50,8 @@ test-ffmpeg: $(STAMP)
 	@test -x $(SYSTEM_FFMPEG) || { echo "make test-ffmpeg: $(SYSTEM_FFMPEG) is missing; install it first (Debian:" \
 		"apt-get install ffmpeg)" >&2; exit 1; }
 	ORCHESTRATOR_FFMPEG=$(SYSTEM_FFMPEG) $(BIN)/python -m pytest -q -m 'not matrix' -k 'not long_form' \
-		tests/assembly tests/e2e/test_ffmpeg_refusal.py tests/e2e/test_assemble_cmd.py tests/e2e/test_run.py
+		tests/assembly tests/e2e/test_ffmpeg_refusal.py tests/e2e/test_assemble_cmd.py tests/e2e/test_run.py \
+		tests/e2e/test_delivery.py tests/e2e/test_animatic.py tests/export
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestrator tests

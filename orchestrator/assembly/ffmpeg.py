@@ -229,7 +229,8 @@ def header_args(path: Path) -> list[str]:
     return command([Output([film["v:0"]], "-", {"frames:v": 1, "f": "null"})], ("-hide_banner", "-nostdin"))
 
 
-def seam_frames_args(path: Path, windows: list[tuple[int, int]], width: int, height: int) -> list[str]:
+def seam_frames_args(path: Path, windows: list[tuple[int, int]], width: int, height: int, fps: int = FPS
+                     ) -> list[str]:
     """Runs of frames, each (first 0-based index, count), ascending and apart, scaled to `width`x`height`, as raw
     rgb24 on stdout in order.
 
@@ -241,7 +242,7 @@ def seam_frames_args(path: Path, windows: list[tuple[int, int]], width: int, hei
     """
     runs = []
     for first, count in windows:
-        seek: dict[str, Option] = {"ss": f"{(first - 0.5) / FPS:.6f}"} if first > 0 else {}
+        seek: dict[str, Option] = {"ss": f"{(first - 0.5) / fps:.6f}"} if first > 0 else {}
         runs.append((Input(path, reinit_filter=0, **seek)["v:0"], count))
     options: dict[str, Option] = {"fps_mode": "passthrough", "f": "rawvideo", "pix_fmt": "rgb24"}
     return command([Output([seam_frames(runs, width, height)], "pipe:1", options)], QUIET)

@@ -70,7 +70,7 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
 async def _qc(name: str, film: AssembledOutput, joins: list[qc.Join]) -> tuple[qc.OutputQC, dict[int, qc.Frame]]:
     """The film's QC and the seam frames it read, which the contact sheet shows."""
     path = film.film.path
-    seams = await qc.seam_frames(path, joins, qc.thumb_height(film.width, film.height)) if joins else {}
+    seams = await qc.seam_frames(path, joins, qc.thumb_height(film.width, film.height), film.fps) if joins else {}
     return await qc.qc_output(name, path, joins, film.loudness, frames=seams, fps=film.fps), seams
 
 

@@ -24,7 +24,6 @@ from orchestrator.assembly.errors import AssemblyError
 from orchestrator.assembly.ffmpeg import (
     AUDIO_RATE,
     FPS,
-    SAMPLES_PER_FRAME,
     audio_samples_args,
     header_args,
     loudness_args,
@@ -118,12 +117,12 @@ async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness
                                 f"film's {info.frames} frames")
     async with task_group() as group:
         seams = group.create_task(_given(frames) if frames is not None else
-                                  seam_frames(film, joins, thumb_height(info.width, info.height)))
+                                  seam_frames(film, joins, thumb_height(info.width, info.height), fps))
         audio = group.create_task(_mono_samples(film) if info.has_audio else _no_samples())
         if loudness is None and info.has_audio:
             loudness = Loudness(await integrated_loudness(film))
     lufs = loudness.lufs if loudness is not None else None
-    checked = [_check(join, seams.result(), audio.result()) for join in joins]
+    checked = [_check(join, seams.result(), audio.result(), fps) for join in joins]
     return OutputQC(name, str(film), info.frames, info.frames / fps, lufs, checked, fps, info.width, info.height)
 
 
@@ -163,7 +162,7 @@ def thumb_height(width: int, height: int) -> int:
     return max(SSIM_WINDOW, round(THUMB_WIDTH * height / width))
 
 
-async def seam_frames(film: Path, joins: list[Join], height: int) -> dict[int, Frame]:
+async def seam_frames(film: Path, joins: list[Join], height: int, fps: int = FPS) -> dict[int, Frame]:
     """Two frames on each side of every join, by film frame index, from one ffmpeg.
 
     The outer two show how much the picture moves next to the seam (for `is_duplicate`); they may be missing at
@@ -172,7 +171,7 @@ async def seam_frames(film: Path, joins: list[Join], height: int) -> dict[int, F
     wanted = sorted({n for join in joins for n in range(join.index - 2, join.index + 2) if n >= 0})
     if not wanted:
         return {}
-    raw = await run_ffmpeg_stdout(seam_frames_args(film, frame_runs(wanted), THUMB_WIDTH, height))
+    raw = await run_ffmpeg_stdout(seam_frames_args(film, frame_runs(wanted), THUMB_WIDTH, height, fps))
     size = THUMB_WIDTH * height * 3
     count = len(raw) // size  # frames come out in order, so any missing ones are those past the film's end
     pixels = np.frombuffer(raw[: count * size], dtype=np.uint8).reshape(count, height, THUMB_WIDTH, 3)
@@ -241,11 +240,12 @@ def level_dbfs(samples: Samples) -> float:
     return max(SILENCE_DBFS, 20 * math.log10(rms)) if rms > 0 else SILENCE_DBFS
 
 
-def audio_step_db(samples: Samples, frame: int) -> float:
-    """Level of the 50 ms after the seam before `frame` minus the 50 ms before it; 0.0 for a film without audio."""
+def audio_step_db(samples: Samples, frame: int, fps: int = FPS) -> float:
+    """Level of the 50 ms after the seam before `frame` (of a film at `fps`) minus the 50 ms before it; 0.0 for a
+    film without audio."""
     if samples.size == 0:
         return 0.0
-    seam = frame * SAMPLES_PER_FRAME  # whole frames are whole numbers of samples at 24 fps and 48 kHz
+    seam = frame * AUDIO_RATE // fps  # whole frames are whole numbers of samples at 24, 25 and 30 fps
     return level_dbfs(samples[seam: seam + AUDIO_WINDOW]) - level_dbfs(samples[max(0, seam - AUDIO_WINDOW): seam])
 
 
@@ -257,9 +257,9 @@ def _window_mean(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return sums / (k * k)
 
 
-def _check(join: Join, frames: dict[int, Frame], audio: Samples) -> JoinQC:
+def _check(join: Join, frames: dict[int, Frame], audio: Samples, fps: int) -> JoinQC:
     return JoinQC(join.left, join.right, join.chained, join.kind, join.index, seam_ssim(frames, join.index),
-                  is_duplicate(frames, join.index), round(audio_step_db(audio, join.index), 2))
+                  is_duplicate(frames, join.index), round(audio_step_db(audio, join.index, fps), 2))
 
 
 def seam_ssim(frames: dict[int, Frame], index: int) -> float:
@@ -338,7 +338,7 @@ async def _seam_rows(film: Path, joins: list[Join], frames: dict[int, Frame] | N
         return []
     if frames is None:
         info = parse_probe(film, await run_ffmpeg(header_args(film)))  # size only: no need to decode the film
-        frames = await seam_frames(film, joins, thumb_height(info.width, info.height))
+        frames = await seam_frames(film, joins, thumb_height(info.width, info.height), round(info.fps) or FPS)
     return [SeamRow(film.stem, j, frames[j.index - 1], frames[j.index], seam_ssim(frames, j.index),
                     is_duplicate(frames, j.index)) for j in joins]
 

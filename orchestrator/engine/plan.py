@@ -222,6 +222,10 @@ def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[s
             seconds -= 1 / m.FPS  # the child's first frame repeats the parent's last one and is dropped
         elif assembly.transition == "crossfade":
             seconds -= assembly.crossfade_seconds
+    output = (checked.storyboard.outputs or {}).get(name)
+    if output is not None and output.trim is not None:  # a cut-down: the part kept
+        end = output.trim.end if output.trim.end is not None else seconds
+        seconds = max(0.0, min(end, seconds) - output.trim.start)
     unique = list(dict.fromkeys(ids))
     return OutputEstimate(
         name=name, shots=tuple(ids), seconds=round(seconds, 3),

@@ -237,8 +237,8 @@ async def _seam_images(run_dir: RunDir, films: dict[str, dict[str, Any]]) -> Non
             info = await probe(path, decode=False)
             if info.frames != film.get("frames"):
                 continue  # report.json speaks of another film than the one on disk
-            save_seam_frames(folder, name, joins, await seam_frames(path, joins, thumb_height(info.width,
-                                                                                               info.height)))
+            height = thumb_height(info.width, info.height)
+            save_seam_frames(folder, name, joins, await seam_frames(path, joins, height, int(film.get("fps", 24))))
         except AssemblyError:
             continue  # the page shows the figures without the frames
 

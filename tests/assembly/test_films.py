@@ -35,8 +35,17 @@ def test_two_endings_share_the_opening(tmp_path: Path) -> None:
     assert [o["name"] for o in report["outputs"]] == ["main", "alt"]
     assert [len(o["joins"]) for o in report["outputs"]] == [1, 1]
     assert report["outputs"][0]["joins"][0]["chained"] is True
+    # QC names each join for what it is: the crossfaded one is not called a cut anywhere.
+    assert [o["joins"][0]["transition"] for o in report["outputs"]] == ["chained", "crossfade"]
+    assert [[t["kind"] for t in o["edit"]["transitions"]] for o in report["outputs"]] == [["chained"], ["crossfade"]]
+    assert report["outputs"][1]["edit"]["transitions"][0]["frames"] == 12
+    assert [(c["source_in"], c["source_out"]) for c in report["outputs"][0]["edit"]["clips"]] == [(0, 49), (1, 49)]
     assert all((tmp_path / "run" / "outputs" / f"{name}.mp4").is_file() for name in ("main", "alt"))
-    assert Image.open(result.contact_sheet).height > 2 * 100
+    sheet = Image.open(result.contact_sheet).convert("RGB")
+    assert sheet.height > 2 * 100
+    colours = {colour for _, colour in sheet.getcolors(maxcolors=1 << 20) or []}
+    assert {(0x7F, 0xD4, 0x8A), (0xE0, 0xB4, 0x5C)} <= colours  # the chained label's green, the crossfade's amber
+    assert (0x8A, 0xB4, 0xF8) not in colours  # and no label in a cut's blue
 
 
 def test_loudness_is_measured_once_per_film(tmp_path: Path, launches: Launches) -> None:

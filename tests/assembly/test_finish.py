@@ -71,6 +71,32 @@ def test_fast_path_copies_alike_originals(tmp_path: Path) -> None:
     assert not slow.fast_path and slow.film.frames == 97
 
 
+def _db(part: np.ndarray) -> float:
+    return float(20 * np.log10(max(float(np.sqrt(np.mean(part ** 2))), 1e-10)))
+
+
+@pytest.mark.parametrize("way", ["fast path", "joined by copy", "finished"])
+def test_every_way_to_a_film_ends_on_a_fade(tmp_path: Path, way: str) -> None:
+    """The fast path, the join of intermediates and the audio finish each fade the sound out over the film's
+    last second: its last 50 ms are at least 30 dB below its loudness; with the fade off, the tone runs to the
+    end (the measure can fail)."""
+    clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49, tone=300 + 100 * i) for i in range(2)]
+    chained = way != "fast path"
+    loudness = -16.0 if way == "finished" else None
+    entries = [OutputClip(f"s{i}", c, chained and i > 0) for i, c in enumerate(clips)]
+    for fade, folder in ((1.0, tmp_path / "on"), (0.0, tmp_path / "off")):
+        folder.mkdir()
+        out = assemble(folder, entries, loudness_lufs=loudness, fade_out_seconds=fade)
+        assert out.fast_path == (way == "fast path")
+        sound = samples(out.film.path)
+        lufs = integrated_lufs(out.film.path)
+        last, second_before = _db(sound[-2400:]), _db(sound[-96_000:-48_000])
+        if fade:
+            assert last <= lufs - 30 and second_before > last + 30, (way, last, lufs)
+        else:
+            assert last > lufs - 10, (way, last, lufs)
+
+
 def test_mute_keeps_a_silent_track_of_the_right_length(tmp_path: Path) -> None:
     clips = [make_clip(tmp_path / f"c{i}.mp4", frames=49) for i in range(2)]
     out = assemble(tmp_path, [OutputClip(f"s{i}", c, i > 0) for i, c in enumerate(clips)], audio="mute")

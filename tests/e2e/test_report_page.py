@@ -56,8 +56,10 @@ class Links(HTMLParser):
 
 
 def made(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A gated storyboard run, its hook rerolled, approved and finished: (storyboard, out, run directory)."""
-    storyboard = write_storyboard(tmp_path, SHOTS, name="page", outputs=OUTPUTS)
+    """A gated storyboard run, its hook rerolled, approved and finished: (storyboard, out, run directory). Its
+    film has a chained join and a crossfade."""
+    storyboard = write_storyboard(tmp_path, SHOTS, name="page", outputs=OUTPUTS,
+                                  assembly={"transition": "crossfade", "crossfade_seconds": 0.25})
     out = tmp_path / "runs"
     assert run(storyboard, out).code == 0
     assert run(storyboard, out, "--reroll", "hook").code == 0
@@ -85,7 +87,9 @@ def test_every_run_writes_a_page_whose_links_all_exist(ark: SimulatorServer, tmp
     assert all((run_dir / link).is_file() for link in [*links.videos, *links.images, *links.posters])
     assert links.posters[0] == "report/posters/main.jpg"
     assert links.badges.count("in use") == 3 and links.badges.count("approved") == 2  # the gate, and take 2
-    assert links.badges.count("ok") == 2  # both joins: a chained one and a cut
+    assert links.badges.count("ok") == 2  # both joins: a chained one and a crossfade
+    kinds = re.findall(r'<span class="mute">(\w+), frame \d+</span>', html)
+    assert kinds == ["chained", "crossfade"]  # a crossfade is named as one, not as a cut
     assert len([i for i in links.images if i.startswith("report/seams/")]) == 4
     assert re.search(r"take 2</strong>\s*<span class=\"badge use\">in use</span>", html)
     again = run_cli("report", run_dir)
