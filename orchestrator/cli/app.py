@@ -29,7 +29,7 @@ from orchestrator.storyboard.diagnostics import printable
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
-from . import catalog, doctor, render, review, runs
+from . import animatic, catalog, doctor, editorial, render, review, runs
 
 app = typer.Typer(
     name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -201,7 +201,9 @@ app.command()(review.approve)
 app.command()(review.report)
 app.command()(review.unlock)
 app.command()(doctor.doctor)
+app.command()(animatic.animatic)
 app.command(name="models")(catalog.models)
+app.command()(editorial.export)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Editorial work from a storyboard or a run: timelines for editors, the animatic."""
