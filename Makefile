@@ -20,10 +20,13 @@ help:
 	@echo "make lock   - refresh constraints.txt, the exact versions every install uses"
 	@echo "make clean  - remove .venv and caches"
 
+# uv (pinned in the constraints, installed by pip) installs the rest: the same versions as pip would, in a quarter
+# of the time (about 20 s instead of 75 s for a fresh .venv), which make test's ten minutes need.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet 'pip==$(PIP_VERSION)'
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
 
 # The newest releases pyproject.toml's floors allow, pinned; review the diff, run make test, commit constraints.txt.

@@ -118,6 +118,7 @@ def test_each_film_has_the_frames_the_real_film_will_have(made: Made) -> None:
         assert films[name] == f"animatic: {path} ({frames / 24:.2f} s, {frames} frames; $0, no provider calls)"
 
 
+@pytest.mark.long  # 7-17 s, in make test-matrix (CI runs it): the frame-count test above covers crossfades in make test
 def test_crossfades_fall_as_in_a_real_run_on_the_simulator(ark: SimulatorServer, tmp_path: Path) -> None:
     text = STORYBOARD.replace("  teaser: [c, a]\n", "").replace("transition: cut", "transition: crossfade")
     storyboard = _storyboard(tmp_path, text)

@@ -269,6 +269,7 @@ def test_ctrl_c_exits_130_with_one_line_then_the_run_resumes(sim: SimulatorServe
 # -- 3. A second run on a directory in use ----------------------------------------------------------------------------
 
 
+@pytest.mark.long  # 12 s, in make test-matrix (CI runs it); test_safety's lock tests cover a second run in make test
 def test_a_second_run_on_a_directory_in_use_exits_2_and_status_still_works(
         sim: SimulatorServer, tmp_path: Path, children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")

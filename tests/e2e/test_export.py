@@ -24,6 +24,7 @@ from orchestrator.simulator.server import SimulatorServer
 from tests.conftest import CliResult, run_cli
 from tests.e2e.conftest import API_KEY, probe_film, requests_made, run, takes
 from tests.e2e.test_faults import write_storyboard
+from tests.export.test_timeline import cuts as seen
 
 CLIP = frames_for(2)  # the 2 s shots of write_storyboard: 49 frames
 FADE = 25  # frames of a 1.04 s crossfade (round(1.04 * 24)): odd, so its dissolve splits 12 | 13 around the cut
@@ -104,24 +105,6 @@ def ranges(timeline: Any) -> list[tuple[str, int, int, int, int]]:
             record = video.range_of_child_at_index(i)
             out.append((item.name, int(item.source_range.start_time.value), int(item.source_range.duration.value),
                         int(record.start_time.value), int(record.end_time_exclusive().value)))
-    return out
-
-
-def seen(timeline: Any) -> list[tuple[str, int, int]]:
-    """(name, first, last + 1) of the timeline frames each clip is seen on, its dissolves included: a dissolve's
-    split around its cut is the format's business, what is seen where is not."""
-    video = track(timeline)
-    out = []
-    for i, item in enumerate(video):
-        if not isinstance(item, otio.schema.Clip):
-            continue
-        record = video.range_of_child_at_index(i)
-        before = video[i - 1] if i else None
-        after = video[i + 1] if i + 1 < len(video) else None
-        first = record.start_time.value - (before.in_offset.value if isinstance(before, otio.schema.Transition) else 0)
-        end = record.end_time_exclusive().value + (
-            after.out_offset.value if isinstance(after, otio.schema.Transition) else 0)
-        out.append((item.name, int(first), int(end)))
     return out
 
 
