@@ -180,7 +180,8 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
     trim = (delivery.start, delivery.start + delivery.kept(joined))
     if trim[1] <= trim[0]:
         raise AssemblyError(f"{dest.name}: the trim keeps nothing of the film's {joined} frames "
-                            f"({joined / FPS:.2f} s)")
+                            f"({joined / FPS:.2f} s): set outputs.{dest.stem}.trim inside it, then run "
+                            "`orchestrator assemble` (the clips are kept)")
     film = await _join_and_finish(parts, plan, settings, dest, channels, cache_dir, joined)
     loudness, missed = await _loudness_check(film, settings)
     kinds = ["chained" if c else ("crossfade" if f else "cut") for c, f in zip(chained[1:], plan.fades, strict=True)]

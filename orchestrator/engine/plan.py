@@ -216,16 +216,17 @@ def _chain_seconds(checked: CheckedStoryboard, seconds: dict[str, float]) -> dic
 
 def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[str, ShotEstimate]) -> OutputEstimate:
     assembly = checked.storyboard.assembly
-    seconds = sum(by_id[i].frames for i in ids) / m.FPS
+    frames = sum(by_id[i].frames for i in ids)  # counted in whole frames, as the assembly counts them
     for before, after in pairwise(ids):
         if by_id[after].parent == before:
-            seconds -= 1 / m.FPS  # the child's first frame repeats the parent's last one and is dropped
+            frames -= 1  # the child's first frame repeats the parent's last one and is dropped
         elif assembly.transition == "crossfade":
-            seconds -= assembly.crossfade_seconds
+            frames -= max(1, round(assembly.crossfade_seconds * m.FPS))
     output = (checked.storyboard.outputs or {}).get(name)
     if output is not None and output.trim is not None:  # a cut-down: the part kept
-        end = output.trim.end if output.trim.end is not None else seconds
-        seconds = max(0.0, min(end, seconds) - output.trim.start)
+        end = round(output.trim.end * m.FPS) if output.trim.end is not None else frames
+        frames = max(0, min(end, frames) - round(output.trim.start * m.FPS))
+    seconds = frames / m.FPS
     unique = list(dict.fromkeys(ids))
     return OutputEstimate(
         name=name, shots=tuple(ids), seconds=round(seconds, 3),

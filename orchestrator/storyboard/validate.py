@@ -11,7 +11,7 @@ from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
 from orchestrator.storyboard.context import RuleContext
-from orchestrator.storyboard.delivery import check_delivery
+from orchestrator.storyboard.delivery import check_delivery, check_soundtrack
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, errors_in, unique_sorted
 from orchestrator.storyboard.graph import (
     ShotGraph,
@@ -23,7 +23,6 @@ from orchestrator.storyboard.graph import (
 )
 from orchestrator.storyboard.limits import NAME_CHARS_MAX, SHOTS_MAX, reserved_name
 from orchestrator.storyboard.loader import Document, load_document
-from orchestrator.storyboard.media import MediaKind
 from orchestrator.storyboard.parse import parse_storyboard
 from orchestrator.storyboard.resolve import ShotSpec, resolve_shots
 from orchestrator.storyboard.rules import check_shot, check_sound
@@ -161,4 +160,4 @@ def _check_assembly(storyboard: Storyboard, ctx: RuleContext) -> None:
         if assembly.audio != "soundtrack":
             ctx.warn(("assembly", "soundtrack"),
                      f"ignored unless assembly.audio is soundtrack (it is {assembly.audio})")
-        ctx.local_file(("assembly", "soundtrack"), assembly.soundtrack, MediaKind.AUDIO)
+        check_soundtrack(("assembly", "soundtrack"), assembly.soundtrack, ctx)

@@ -61,20 +61,47 @@ def test_the_object_form_names_each_field_with_its_fix(tmp_path: Path) -> None:
 def test_a_trim_past_the_film_or_backwards_is_refused_at_its_line(tmp_path: Path) -> None:
     found = problems(tmp_path, "  cut:\n    shots: [a, b, c]\n    trim: {start: 1, end: 12.5}\n")
     # 97 + 96 + 97 frames: 290 / 24 = 12.08 s
-    assert lines(found) == [(10, "outputs.cut.trim.end", "12.5 s is past the film's end: 'cut' is 12.08 s long")]
+    assert lines(found) == [(10, "outputs.cut.trim.end",
+                             "12.5 s is past the film's end: 'cut' is 12.08 s long (290 frames at 24 fps)")]
     found = problems(tmp_path, "  cut: {shots: [a, b], trim: {start: 3, end: 2}}\n")
-    assert lines(found) == [(8, "outputs.cut.trim.end",
-                             "2 s is not after trim.start (3 s): the out point comes after the in point")]
+    keeps_none = ("keeps no frame after trim.start (3 s): the out point must come at least one frame (1/24 s) after "
+                  "the in point")
+    assert lines(found) == [(8, "outputs.cut.trim.end", f"2 s {keeps_none}")]
+    # 3.01 s is frame 72, as 3 s is: the trim would keep nothing, though the seconds differ
+    found = problems(tmp_path, "  cut: {shots: [a, b], trim: {start: 3, end: 3.01}}\n")
+    assert lines(found) == [(8, "outputs.cut.trim.end", f"3.01 s {keeps_none}")]
+    # 4.03 s rounds to frame 97, the first past a 97-frame film: it may look inside the film's 4.04 s, it is not
+    found = problems(tmp_path, "  cut: {shots: [a], trim: {start: 4.03}}\n")
+    assert lines(found) == [(8, "outputs.cut.trim.start",
+                             "4.03 s is at or past the film's end: 'cut' is 4.04 s long (97 frames at 24 fps)")]
     crossfaded = problems(tmp_path, "  cut: {shots: [a, c], trim: {end: 8}}\n",
                           "assembly: {transition: crossfade, crossfade_seconds: 0.5}\n")
-    assert lines(crossfaded) == [(8, "outputs.cut.trim.end",
-                                  "8 s is past the film's end: 'cut' is 7.58 s long")]  # 194 - 12 frames
+    assert lines(crossfaded) == [(8, "outputs.cut.trim.end", "8 s is past the film's end: 'cut' is 7.58 s long "
+                                  "(182 frames at 24 fps)")]  # 194 - 12 frames
 
 
-def test_an_outputs_own_soundtrack_must_exist(tmp_path: Path) -> None:
+def test_a_trim_the_storyboard_cannot_check_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "board.yaml"
+    path.write_text(HEAD.replace("duration: 4}", "duration: -1}") + "  cut: {shots: [a], trim: {start: 14}}\n",
+                    encoding="utf-8")
+    warned = [d for d in check_file(path, today=date(2026, 6, 1)).warnings if d.path.startswith("outputs")]
+    assert lines(warned) == [(8, "outputs.cut.trim.start", "'cut' has a shot whose length the model decides "
+                              "(duration -1): the trim can only be checked when the film is made, after the shots "
+                              "are paid for")]
+
+
+def test_an_outputs_own_soundtrack_must_exist_here(tmp_path: Path) -> None:
     found = problems(tmp_path, "  main: {shots: [a], soundtrack: music/bed.mp3}\n")
     assert [(d.line, d.path) for d in found] == [(8, "outputs.main.soundtrack")]
     assert "file not found: music/bed.mp3" in found[0].message
+    url = "https://example.com/bed.mp3"
+    found = problems(tmp_path, f"  main: {{shots: [a], soundtrack: '{url}'}}\n",
+                     f"assembly: {{audio: soundtrack, soundtrack: '{url}'}}\n")
+    assert lines(found) == [
+        (8, "outputs.main.soundtrack", f"'{url}' is a URL: a soundtrack must be a local audio file (download it "
+         "and give its path)"),
+        (9, "assembly.soundtrack", f"'{url}' is a URL: a soundtrack must be a local audio file (download it and "
+         "give its path)")]
 
 
 def test_a_bad_delivery_costs_nothing_and_exits_2_in_one_line(tmp_path: Path) -> None:
@@ -83,7 +110,8 @@ def test_a_bad_delivery_costs_nothing_and_exits_2_in_one_line(tmp_path: Path) ->
     result = run_cli("run", path, "--out", tmp_path / "runs", "--yes")
     assert result.code == 2
     assert result.stderr.strip().splitlines()[0] == (
-        f"{path}:8:41: outputs.cut.trim.start: 13 s is past the film's end: 'cut' is 12.08 s long")
+        f"{path}:8:41: outputs.cut.trim.start: 13 s is at or past the film's end: 'cut' is 12.08 s long (290 "
+        "frames at 24 fps)")
     assert not (tmp_path / "runs").exists()
 
 
