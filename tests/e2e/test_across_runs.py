@@ -144,6 +144,7 @@ def test_run_edit_reroll_and_drop_on_the_default_backend(default_backend: BuiltI
     assert json.loads(status.stdout)["stale"] == {}
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_resume_after_a_crash_on_the_default_backend_polls_the_tasks_the_store_kept(
         default_backend: BuiltIn, tmp_path: Path) -> None:
     """The journal names submitted tasks of a run that died with its simulator; the next run's simulator finds them

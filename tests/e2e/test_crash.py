@@ -237,6 +237,7 @@ def test_sigkill_at_random_moments_never_creates_a_task_twice(tmp_path: Path, ch
 # -- 2. Ctrl-C, then resume -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_ctrl_c_exits_130_with_one_line_then_the_run_resumes(sim: SimulatorServer, tmp_path: Path,
                                                               children: list[Child]) -> None:
     storyboard = copy_storyboard(tmp_path, "tea-ad")

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from orchestrator.cli.runs import _resume_command
 from orchestrator.simulator.server import SimulatorServer
 from tests.conftest import run_cli
@@ -83,6 +85,7 @@ def test_pick_an_earlier_parent_take_makes_its_children_current_again_for_nothin
     assert probe_film(out / "review" / "outputs" / "main.mp4").frames == FILM_FRAMES
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_a_pick_the_storyboard_would_not_use_is_refused_in_one_line(ark: SimulatorServer, tmp_path: Path) -> None:
     storyboard = write_storyboard(tmp_path, CHAIN, name="review")
     out = tmp_path / "runs"
@@ -156,6 +159,7 @@ def test_the_ledger_cap_refuses_a_run_that_would_pass_it_across_runs(ark: Simula
     assert tasks_created(ark) == 5
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_every_film_a_run_replaces_is_kept_with_what_changed(ark: SimulatorServer, tmp_path: Path) -> None:
     storyboard = write_storyboard(tmp_path, CHAIN, name="review")
     out = tmp_path / "runs"
@@ -268,6 +272,7 @@ def test_alternates_make_n_takes_at_once_and_children_start_from_one(ark: Simula
     assert submitted(events(more)) == ["mid"] and tasks_created(ark) == 6
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_review_edges_found_in_review(ark: SimulatorServer, tmp_path: Path) -> None:
     """A lock stops alternates; an approval of the locked take is fine; a reroll recorded but not yet made is not
     undone by an earlier take; a cap already passed still lets a run that spends nothing run."""

@@ -4,6 +4,7 @@ warning names the cost), and a take made with sound before this rule still serve
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ def board(folder: Path, assembly: dict[str, Any] | None = None, outputs: dict[st
     body: dict[str, Any] = {"version": 1, "name": "sound",
                             "defaults": {"model": model, "duration": 5, "ratio": "16:9"}, "shots": shots}
     if assembly is not None:
-        (folder / "music.wav").write_bytes(b"")  # never read by the rules under test
+        with wave.open(str(folder / "music.wav"), "wb") as music:  # a real (silent) file: a soundtrack must be one
+            music.setnchannels(1)
+            music.setsampwidth(2)
+            music.setframerate(48_000)
+            music.writeframes(bytes(9600))
         body["assembly"] = assembly
     if outputs is not None:
         body["outputs"] = outputs
@@ -43,8 +48,8 @@ def board(folder: Path, assembly: dict[str, Any] | None = None, outputs: dict[st
     (None, True),
     ({"audio": "clips"}, True),
     ({"audio": "mute"}, False),
-    ({"audio": "soundtrack", "soundtrack": "https://cdn.example.com/m.mp3", "soundtrack_mix": "duck"}, True),
-    ({"audio": "soundtrack", "soundtrack": "https://cdn.example.com/m.mp3", "soundtrack_mix": "replace"}, False),
+    ({"audio": "soundtrack", "soundtrack": "music.wav", "soundtrack_mix": "duck"}, True),
+    ({"audio": "soundtrack", "soundtrack": "music.wav", "soundtrack_mix": "replace"}, False),
 ])
 def test_sound_is_asked_for_only_when_a_film_keeps_it(tmp_path: Path, assembly: dict[str, Any] | None,
                                                       sound: bool) -> None:

@@ -267,6 +267,7 @@ def test_a_burst_answers_whatever_endpoint_the_next_requests_hit_and_creates_not
     assert (counter(sim, "bursts"), counter(sim, "burst_responses")) == (1, 4)
 
 
+@pytest.mark.long  # 5-15 s: in make test-matrix, which CI runs; keeps make test under ten minutes
 def test_downloads_see_only_502_and_503_bursts(sim: SimulatorServer) -> None:
     configure(sim, read_after_write_seconds=0.0)
     url = finished(sim, create(sim).json()["id"])["content"]["video_url"]
