@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from orchestrator.simulator import catalog as c
 from orchestrator.simulator.config import SimConfig
+from orchestrator.simulator.drift import clip_drift
 from orchestrator.simulator.errors import ProviderError, invalid, queue_full, rpm_exceeded, task_not_found
 from orchestrator.simulator.faults import CallFault, FaultBook, TaskFault
 from orchestrator.simulator.records import MediaBytes, SimTask, task_json
@@ -397,6 +398,8 @@ class Backend:
             first_frame=task.media.first, last_frame=task.media.last, generate_audio=task.spec.generate_audio,
             watermark=task.spec.watermark, annotate=self.config.annotate,
             upright=self.config.exif_orientation == "apply",
+            drift=clip_drift(self.config.drift_colour, self.config.drift_contrast, self.config.drift_blur,
+                             task.seed, task.spec.prompt),
         )
 
     def _render_dir(self, task: SimTask) -> Path:

@@ -72,6 +72,13 @@ class SimConfig(BaseModel):
         "what image services commonly do")
     annotate: bool = Field(False, description="Burn the prompt caption and a frame counter into the frames; off, "
                            "since a caption would travel into children through the handed-on last frame")
+    drift_colour: float = Field(0.0, ge=0, le=0.5, description="The drift model (opt-in; a model of reported "
+                                "behaviour, not a measurement): each clip's colour balance shifts warmer along the "
+                                "clip, its red gain up and blue down by this fraction at its last frame")
+    drift_contrast: float = Field(0.0, ge=-0.5, le=0.5, description="Drift model: each clip's contrast changes by "
+                                  "this fraction by its last frame")
+    drift_blur: float = Field(0.0, ge=0, le=5, description="Drift model: each clip's detail softens to a Gaussian "
+                              "blur of this radius (pixels) by its last frame")
 
     @classmethod
     def hostile(cls, **overrides: Any) -> SimConfig:
@@ -81,6 +88,11 @@ class SimConfig(BaseModel):
             "lost_creates": 0.25, "bursts": 0.05, "burst_length": 3, "annotate": False,
         }
         return cls(**{**settings, **overrides})
+
+    @classmethod
+    def drifting(cls, **overrides: Any) -> SimConfig:
+        """The drift model on, at amounts that make a 6-link chain drift visibly (about 3 CIEDE2000 a link)."""
+        return cls(**{"drift_colour": 0.05, "drift_contrast": 0.03, "drift_blur": 0.5, **overrides})
 
     def run_time(self, resolution: str, seconds: float, fraction: float) -> float:
         """Run time of one task in real-service seconds (before `speed`); `fraction` in [0, 1) picks the jitter."""

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from orchestrator.binaries import ffmpeg_binary
+from orchestrator.simulator.drift import NO_DRIFT, Drift, drifted
 
 FPS = 24
 AUDIO_RATE = 48_000
@@ -60,6 +61,7 @@ class RenderJob:
     watermark: bool = False  # "AI Generated" bottom-right on the video only (never on the last-frame PNG)
     annotate: bool = False  # burn the prompt caption and a frame counter into every moving frame
     upright: bool = True  # apply an input image's EXIF orientation (SimConfig.exif_orientation)
+    drift: Drift = NO_DRIFT  # the drift model's amounts for this clip (simulator/drift.py): off by default
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
         if (notes := scene.annotations) is not None:
             frame.paste(notes.caption, (0, 0), notes.caption)
             _draw_counter(frame, notes.font, notes.counter, _counter_label(job, index + 1))
+        frame = drifted(frame, job.drift, index / final)
         if scene.last is not None and index > final - fade:
             frame = Image.blend(frame, scene.last, (index - (final - fade)) / fade)
         yield frame
