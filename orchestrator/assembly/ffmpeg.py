@@ -40,9 +40,9 @@ from orchestrator.assembly.graphs import (
 __all__ = [  # with the names other modules take from here rather than from graphs: clock, plans, finishes
     "AUDIO_RATE", "BITEXACT", "FPS", "QUIET", "SAMPLES_PER_FRAME", "TIMESCALE", "VIDEO_CODEC", "AudioFinish",
     "Crossfade", "Delivery", "Measured", "NormalizePlan", "aac_args", "audio_samples_args", "concat_args",
-    "concat_list", "concat_pcm_args", "crossfade_graph", "demux_check_args", "finish_args", "fused_args", "header_args",
-    "loudness_args", "loudness_measure_args", "normalize_args", "originals_args", "poster_args", "probe_args",
-    "seam_frames_args",
+    "concat_list", "concat_pcm_args", "crossfade_graph", "demux_check_args", "finish_args", "first_frame_args",
+    "fused_args", "header_args", "loudness_args", "loudness_measure_args", "normalize_args", "originals_args",
+    "poster_args", "probe_args", "seam_frames_args",
 ]
 
 # Output options (each output's own, so each is a mapping: ffmpeg-python writes them sorted by name).
@@ -257,6 +257,12 @@ def loudness_args(path: Path) -> list[str]:
 
 
 # --- the review report: a poster per clip and film
+
+
+def first_frame_args(src: Path) -> list[str]:
+    """A video's first frame, as raw rgb24 at its own size on stdout (drift: the look of a chain's root)."""
+    first = Input(src)["v:0"]
+    return command([Output([first], "pipe:1", {"frames:v": 1, "f": "rawvideo", "pix_fmt": "rgb24"})], QUIET)
 
 
 def poster_args(src: Path, dest: Path, width: int) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from orchestrator.assembly import qc
+from orchestrator.assembly.drift import chain_drift, drift_report
 from orchestrator.assembly.ffmpeg import FPS
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
 from orchestrator.assembly.process import ffmpeg_slots, run_together
@@ -36,10 +37,15 @@ class FilmSet:
 
 async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, cache_dir: Path,
                          settings: AssemblySettings | dict[str, AssemblySettings] | None = None,
-                         sizes: dict[str, tuple[int, int]] | None = None) -> FilmSet:
+                         sizes: dict[str, tuple[int, int]] | None = None,
+                         lineage: dict[str, list[str]] | None = None,
+                         clips: dict[str, Path] | None = None,
+                         last_frames: dict[str, Path] | None = None) -> FilmSet:
     """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
 
     `settings` is one for every film or each film's own (by output name: its delivery, soundtrack, loudness).
+    With `lineage` (chained shot -> its ancestors, root first), `clips` and `last_frames` (every shot's clip and
+    last-frame image), report.json also says how far each chain drifted from its root (`drift.chain_drift`).
     `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
     not in it gets the size its clips suggest. Temp files a killed earlier run left behind are removed first (the
     caller holds the run directory's lock, so no other process is writing them)."""
@@ -57,9 +63,13 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
         checked = await run_together(_qc(name, film, joins[name]) for name, film in films.items())
         checks = [check for check, _ in checked]
         warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
+        chains = None
+        if lineage and clips and last_frames:
+            chains = drift_report(await chain_drift(lineage, clips, last_frames))
         report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
         qc.write_report(checks, report, warnings, {name: {"edit": edit_body(film, each[name])}
-                                                   for name, film in films.items()})
+                                                   for name, film in films.items()},
+                        top={"drift": chains} if chains is not None else None)
         frames = {films[name].film.path: seams for name, (_, seams) in zip(films, checked, strict=True)}
         await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet, frames)
         for name, (_, seams) in zip(films, checked, strict=True):

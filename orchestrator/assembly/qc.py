@@ -127,11 +127,12 @@ async def qc_output(name: str, film: Path, joins: list[Join], loudness: Loudness
 
 
 def write_report(outputs: list[OutputQC], path: Path, warnings: list[str] | None = None,
-                 extra: dict[str, dict[str, object]] | None = None) -> None:
+                 extra: dict[str, dict[str, object]] | None = None, top: dict[str, object] | None = None) -> None:
     """Write report.json atomically: a reader sees the previous report or this one, never part of one. `extra`
-    adds fields to each output's entry, by output name (the film's edit)."""
+    adds fields to each output's entry, by output name (the film's edit); `top`, sections of the report's own (the
+    chains' drift)."""
     entries = [{**_with_verdicts(o), **(extra or {}).get(o.name, {})} for o in outputs]
-    body = {"outputs": entries, "thresholds": THRESHOLDS, "warnings": warnings or []}
+    body = {"outputs": entries, "thresholds": THRESHOLDS, "warnings": warnings or [], **(top or {})}
     text = json.dumps(body, indent=2, allow_nan=False) + "\n"
     _write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

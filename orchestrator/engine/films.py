@@ -23,7 +23,7 @@ from orchestrator.engine import versions
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.plan import Plan
-from orchestrator.engine.rundir import RunDir
+from orchestrator.engine.rundir import FRAME_NAME, RunDir
 from orchestrator.storyboard.validate import CheckedStoryboard
 
 
@@ -72,6 +72,21 @@ def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int,
         width, height = output_geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
         sizes[name] = preset_size(width, height, outputs[name].size if name in outputs else "source")
     return sizes
+
+
+def lineage(checked: CheckedStoryboard) -> dict[str, list[str]]:
+    """Each chained shot's ancestors, root first (for drift along chains). A shot that ends on a keyframe
+    (`last_frame`) anchors the look: it is measured against no root, and its descendants take it as theirs."""
+    found: dict[str, list[str]] = {}
+    for shot, spec in checked.specs.items():
+        above: list[str] = []
+        parent = None if spec.shot.last_frame is not None else spec.shot.after
+        while parent is not None and parent in checked.specs and len(above) <= len(checked.specs):
+            above.append(parent)
+            parent = None if checked.specs[parent].shot.last_frame is not None else checked.specs[parent].shot.after
+        if above:
+            found[shot] = above[::-1]
+    return found
 
 
 def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]) -> list[OutputClip]:
@@ -150,7 +165,9 @@ class FilmMaker:
 
         try:
             films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache,
-                                         {n: self.settings[n] for n in names}, sizes={n: self.sizes[n] for n in names})
+                                         {n: self.settings[n] for n in names}, sizes={n: self.sizes[n] for n in names},
+                                         lineage=lineage(self.checked), clips=clips,
+                                         last_frames={s: c.parent / FRAME_NAME for s, c in clips.items()})
         except BaseException:
             for k in kept:  # a film already replaced (QC failed after it) lives on only as its version: keep it
                 if versions.replaced(self.run_dir, k):
