@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestrator.assembly.ffmpeg import (
     AudioFinish,
+    Delivery,
     Measured,
     NormalizePlan,
     audio_samples_args,
@@ -19,6 +20,7 @@ from orchestrator.assembly.ffmpeg import (
     crossfade_graph,
     demux_check_args,
     finish_args,
+    first_frame_args,
     fused_args,
     header_args,
     loudness_args,
@@ -178,6 +180,11 @@ def assembly_argvs(tmp: Path) -> dict[str, list[str]]:
         "loudness": loudness_args(tmp / "f.mp4"),
         "seam frames": seam_frames_args(tmp / "f.mp4", [(0, 2), (40, 4)], 320, 180),
         "poster": poster_args(tmp / "c.mp4", tmp / "p.jpg", 480),
+        "first frame": first_frame_args(tmp / "c.mp4"),
+        "concat faded": concat_args(tmp / "l.txt", tmp / "f.mp4", 1, 48, 1.0),
+        "finish delivered": finish_args(tmp / "j.mov", tmp / "f.mp4", AudioFinish("clips", fade_out_seconds=0.5,
+                                                                                   window=(4000, 80_000)),
+                                        1.3, 2, (Delivery(start=2, end=40, fps=30), 48)),
         "concat": concat_args(tmp / "l.txt", tmp / "f.mp4"),
         "concat pcm": concat_pcm_args(tmp / "l.txt", tmp / "j.mov"),
         "originals": originals_args(tmp / "l.txt", [tmp / "a.mp4", tmp / "b.mp4"], [48, 49], tmp / "f.mp4", 1),

@@ -274,12 +274,12 @@ def test_every_filter_graph_is_compiled_by_ffmpeg_python(tmp_path: Path, monkeyp
         lavfi = [file for file, options in cmd.inputs if options.get("f") == "lavfi"]
         assert lavfi in ([], ["anullsrc=r=48000:cl=stereo"]), name
     assert {name for name, argv in argvs.items() if "-filter_complex" not in argv} == {
-        "probe", "demux check", "audio samples", "header", "concat", "concat pcm"}
+        "probe", "demux check", "audio samples", "header", "concat", "concat pcm", "first frame"}
     # every builder in ffmpeg.py that makes a command line is among those checked
     builders = {name for name in ffmpeg_args.__all__ if name.endswith("_args") and name != "aac_args"}
     assert builders == {"probe_args", "demux_check_args", "audio_samples_args", "normalize_args", "originals_args",
                         "concat_args", "fused_args", "loudness_measure_args", "finish_args", "concat_pcm_args",
-                        "header_args", "seam_frames_args", "loudness_args", "poster_args"}
+                        "header_args", "seam_frames_args", "loudness_args", "poster_args", "first_frame_args"}
 
 
 def test_the_node_wrapper_keeps_ffmpeg_python_from_changing_a_command() -> None:
