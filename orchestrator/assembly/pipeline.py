@@ -167,7 +167,7 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
         with temporary(dest, ".part.mp4") as part:
             await concat(originals, part, lambda lst, out: originals_args(lst, paths, counts, out, channels, fade))
             film = await publish(part, dest, sum(counts), decode=False)
-        edit = _edit(clips, [(0, n) for n in counts], ["cut"] * (len(clips) - 1), 0, (0, sum(counts)))
+        edit = _edit(clips, [(0, n) for n in counts], ["cut"] * (len(clips) - 1), 0, Delivery())
         return AssembledOutput(film, (), width, height, seams=_seams(counts, []), fast_path=True,
                                seam_joins=tuple(range(len(clips) - 1)), edit=edit)
     edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
@@ -175,18 +175,17 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
                                for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)
-    overlaps = [plan.fade_frames if f else 0 for f in plan.fades]
-    joined = sum(p.frames for p in parts) - sum(overlaps)
-    trim = (delivery.start, delivery.start + delivery.kept(joined))
-    if trim[1] <= trim[0]:
+    kinds = ["chained" if c else ("crossfade" if f else "cut") for c, f in zip(chained[1:], plan.fades, strict=True)]
+    ranges = [(int(skip), int(skip) + p.frames) for skip, p in zip(chained, parts, strict=True)]
+    edit = _edit(clips, ranges, kinds, plan.fade_frames, delivery)
+    joined = edit.frames
+    if edit.trim[1] <= edit.trim[0]:
         raise AssemblyError(f"{dest.name}: the trim keeps nothing of the film's {joined} frames "
                             f"({joined / FPS:.2f} s): set outputs.{dest.stem}.trim inside it, then run "
                             "`orchestrator assemble` (the clips are kept)")
     film = await _join_and_finish(parts, plan, settings, dest, channels, cache_dir, joined)
     loudness, missed = await _loudness_check(film, settings)
-    kinds = ["chained" if c else ("crossfade" if f else "cut") for c, f in zip(chained[1:], plan.fades, strict=True)]
-    ranges = [(int(skip), int(skip) + p.frames) for skip, p in zip(chained, parts, strict=True)]
-    edit = _edit(clips, ranges, kinds, plan.fade_frames, trim)
+    overlaps = [join.frames for join in edit.joins]
     placed = [(i, delivery.position(seam)) for i, seam in enumerate(_seams([p.frames for p in parts], overlaps))]
     kept = [(i, at) for i, at in placed if at is not None and 0 < at < film.frames]
     return AssembledOutput(film, tuple(parts), width, height, seams=tuple(at for _, at in kept),
@@ -195,11 +194,11 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
 
 
 def _edit(clips: list[OutputClip], ranges: list[tuple[int, int]], kinds: list[str], fade_frames: int,
-          trim: tuple[int, int]) -> Edit:
+          delivery: Delivery) -> Edit:
     entries = tuple(EditClip(c.shot_id, str(c.path.resolve()), a, b) for c, (a, b) in zip(clips, ranges, strict=True))
     joins = tuple(EditJoin(kind, fade_frames if kind == "crossfade" else 0) for kind in kinds)
     frames = sum(b - a for a, b in ranges) - sum(j.frames for j in joins)
-    return Edit(entries, joins, frames, trim)
+    return Edit(entries, joins, frames, (delivery.start, delivery.start + delivery.kept(frames)))
 
 
 def _seams(frames: list[int], overlaps: list[int]) -> tuple[int, ...]:

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from orchestrator.assembly.capability import require_ffmpeg
+from orchestrator.engine.films import chosen_outputs
 from orchestrator.engine.plan import make_plan
 from orchestrator.engine.rundir import run_dir_for
-from orchestrator.export.animatic import animatic_dir, check_outputs, make_animatic
+from orchestrator.export.animatic import animatic_dir, make_animatic
 from orchestrator.storyboard.validate import check_file
 
 from . import render
@@ -30,7 +31,7 @@ def animatic(
     settings = settings_of(ctx)
     checked = check_file(file, str(file), region=region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
-    wanted = check_outputs(checked, output or ())
+    wanted = chosen_outputs(checked, output or ())
     exif = settings.exif_orientation == "apply"
     plan = make_plan(checked, exif=exif)
     require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is written

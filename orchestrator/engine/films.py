@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
 from orchestrator.engine.plan import Plan
 from orchestrator.engine.rundir import FRAME_NAME, RunDir
+from orchestrator.errors import ConfigError
 from orchestrator.storyboard.validate import CheckedStoryboard
 
 
@@ -72,6 +74,15 @@ def output_sizes(checked: CheckedStoryboard, plan: Plan) -> dict[str, tuple[int,
         width, height = output_geometry([(by_id[i].width, by_id[i].height, by_id[i].frames) for i in ids])
         sizes[name] = preset_size(width, height, outputs[name].size if name in outputs else "source")
     return sizes
+
+
+def chosen_outputs(checked: CheckedStoryboard, outputs: Sequence[str]) -> tuple[str, ...]:
+    """The outputs asked for (all by default), or ConfigError naming an unknown one and the storyboard's."""
+    unknown = [o for o in outputs if o not in checked.outputs]
+    if unknown:
+        raise ConfigError(f"--output {', '.join(unknown)}: no such output in {checked.path} "
+                          f"({', '.join(checked.outputs)})")
+    return tuple(dict.fromkeys(outputs)) or tuple(checked.outputs)
 
 
 def lineage(checked: CheckedStoryboard) -> dict[str, list[str]]:

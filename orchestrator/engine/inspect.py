@@ -13,6 +13,7 @@ from orchestrator.api.types import TaskStatus
 from orchestrator.engine.decide import Action
 from orchestrator.engine.films import (
     FilmMaker,
+    chosen_outputs,
     film_is_current,
     film_signature,
     output_settings,
@@ -212,12 +213,8 @@ async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Pat
             if source is None:
                 raise ConfigError(f"{run_dir.root}: the journal does not name its storyboard")
             checked = check_file(Path(source), source, region=recorded_region(journal))
-            unknown = [o for o in outputs if o not in checked.outputs]
-            if unknown:
-                raise ConfigError(f"--output {', '.join(unknown)}: no such output in {source} "
-                                  f"({', '.join(checked.outputs)})")
+            wanted = chosen_outputs(checked, outputs)
             prepared = prepare(checked, RunOptions(out=run_dir.root.parent), journal, locks=False)
-            wanted = outputs or tuple(checked.outputs)
             needed = {s for o in wanted for s in checked.outputs[o]}
             missing = [d for d in prepared.decisions.shots if d.shot in needed and d.action is not Action.REUSE]
             if missing:

@@ -11,6 +11,7 @@ from itertools import pairwise
 import networkx as nx
 
 from orchestrator import models as m
+from orchestrator.assembly.finish import fade_length
 from orchestrator.config import PriceBook, catalog_prices
 from orchestrator.models import ModelSpec, Price
 from orchestrator.profiles import CURRENCIES, Currency
@@ -221,7 +222,7 @@ def _output(name: str, ids: list[str], checked: CheckedStoryboard, by_id: dict[s
         if by_id[after].parent == before:
             frames -= 1  # the child's first frame repeats the parent's last one and is dropped
         elif assembly.transition == "crossfade":
-            frames -= max(1, round(assembly.crossfade_seconds * m.FPS))
+            frames -= fade_length(assembly.crossfade_seconds)
     output = (checked.storyboard.outputs or {}).get(name)
     if output is not None and output.trim is not None:  # a cut-down: the part kept
         end = round(output.trim.end * m.FPS) if output.trim.end is not None else frames

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from orchestrator.assembly.errors import AssemblyError
+from orchestrator.assembly.ffmpeg import FPS
 from orchestrator.assembly.films import REPORT_NAME, SEAMS_DIR, save_seam_frames, seam_frame_names
 from orchestrator.assembly.posters import Poster, make_posters
 from orchestrator.assembly.probe import probe
@@ -238,7 +239,7 @@ async def _seam_images(run_dir: RunDir, films: dict[str, dict[str, Any]]) -> Non
             if info.frames != film.get("frames"):
                 continue  # report.json speaks of another film than the one on disk
             height = thumb_height(info.width, info.height)
-            save_seam_frames(folder, name, joins, await seam_frames(path, joins, height, int(film.get("fps", 24))))
+            save_seam_frames(folder, name, joins, await seam_frames(path, joins, height, int(film.get("fps", FPS))))
         except AssemblyError:
             continue  # the page shows the figures without the frames
 

@@ -34,10 +34,9 @@ from orchestrator.assembly.join import Film
 from orchestrator.assembly.pipeline import AssemblySettings
 from orchestrator.assembly.process import ffmpeg_slots, run_together
 from orchestrator.assembly.temp import sweep_temp, temporary
-from orchestrator.engine.films import output_entries, output_settings, output_sizes
+from orchestrator.engine.films import chosen_outputs, output_entries, output_settings, output_sizes
 from orchestrator.engine.plan import Plan, ShotEstimate
 from orchestrator.engine.rundir import RunDir, RunLock
-from orchestrator.errors import ConfigError
 from orchestrator.export.cards import image_card, prompt_card
 from orchestrator.storyboard.media import is_remote
 from orchestrator.storyboard.validate import CheckedStoryboard
@@ -86,15 +85,6 @@ def animatic_dir(run_dir: RunDir) -> Path:
     return run_dir.root / ANIMATIC_DIR
 
 
-def check_outputs(checked: CheckedStoryboard, outputs: Sequence[str]) -> tuple[str, ...]:
-    """The outputs asked for (all by default), or ConfigError naming an unknown one and the storyboard's."""
-    unknown = [o for o in outputs if o not in checked.outputs]
-    if unknown:
-        raise ConfigError(f"--output {', '.join(unknown)}: no such output in {checked.path} "
-                          f"({', '.join(checked.outputs)})")
-    return tuple(dict.fromkeys(outputs)) or tuple(checked.outputs)
-
-
 def animatic_settings(settings: AssemblySettings) -> AssemblySettings:
     """The film's assembly settings for cards: with the clips' own sound (cards have none, so the film is silent)
     no loudness target, which would only warn that a silent film cannot reach it; a soundtrack keeps its target."""
@@ -119,7 +109,7 @@ def holds(frames: int, stills: int) -> list[int]:
 async def make_animatic(checked: CheckedStoryboard, plan: Plan, root: Path, outputs: Sequence[str] = (),
                         exif: bool = True) -> Animatic:
     """Cards for every shot of `outputs` (default: all), then their films under `root`, with no provider call."""
-    wanted = check_outputs(checked, outputs)
+    wanted = chosen_outputs(checked, outputs)
     shots = list(dict.fromkeys(s for name in wanted for s in checked.outputs[name]))
     estimates = {s.id: s for s in plan.shots}
     cards_dir = root / CARDS_DIR

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.assembly.ffmpeg import FPS
 from orchestrator.export.errors import ExportError
 
-REPORT_NAME = "report.json"
-EDIT_FPS = 24  # the clips' rate: every edit is counted in it, whatever rate the film is delivered at
+EDIT_FPS = FPS  # the clips' rate: every edit is counted in it, whatever rate the film is delivered at
 JOIN_KINDS = ("chained", "cut", "crossfade")
 AUDIO_MODES = ("clips", "soundtrack", "mute")
 

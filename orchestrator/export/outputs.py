@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.errors import ClipInvalid
+from orchestrator.assembly.films import REPORT_NAME
 from orchestrator.assembly.graphs import AUDIO_RATE
 from orchestrator.assembly.probe import audio_samples, probe
 from orchestrator.assembly.process import run_together
 from orchestrator.assembly.temp import sweep_temp
 from orchestrator.engine.journal import JOURNAL_NAME
-from orchestrator.export.edits import REPORT_NAME, OutputEdit, read_report
+from orchestrator.export.edits import OutputEdit, read_report
 from orchestrator.export.errors import ExportError
 from orchestrator.export.provenance import clip_facts
 from orchestrator.export.timeline import RATE, build

@@ -76,5 +76,5 @@ def film_frames(storyboard: Storyboard, output: Output, specs: dict[str, ShotSpe
         if specs[after].shot.after == before:
             total -= 1
         elif assembly.transition == "crossfade":
-            total -= max(1, round(assembly.crossfade_seconds * m.FPS))
+            total -= max(1, round(assembly.crossfade_seconds * m.FPS))  # assembly.finish.fade_length, a layer up
     return total
