@@ -25,6 +25,7 @@ from tests.conftest import CliResult, run_cli
 from tests.e2e.conftest import API_KEY, probe_film, requests_made, run, takes
 from tests.e2e.test_faults import write_storyboard
 from tests.export.test_timeline import cuts as seen
+from tests.export.test_timeline import dissolves, ranges
 
 CLIP = frames_for(2)  # the 2 s shots of write_storyboard: 49 frames
 FADE = 25  # frames of a 1.04 s crossfade (round(1.04 * 24)): odd, so its dissolve splits 12 | 13 around the cut
@@ -94,23 +95,6 @@ def read(path: Path, fmt: str) -> Any:
 def track(timeline: Any, kind: str = otio.schema.TrackKind.Video) -> Any:
     (found,) = [t for t in timeline.tracks if t.kind == kind]
     return found
-
-
-def ranges(timeline: Any) -> list[tuple[str, int, int, int, int]]:
-    """(name, source start, source frames, record in, record out) of each picture clip."""
-    video = track(timeline)
-    out = []
-    for i, item in enumerate(video):
-        if isinstance(item, otio.schema.Clip):
-            record = video.range_of_child_at_index(i)
-            out.append((item.name, int(item.source_range.start_time.value), int(item.source_range.duration.value),
-                        int(record.start_time.value), int(record.end_time_exclusive().value)))
-    return out
-
-
-def dissolves(timeline: Any) -> list[tuple[int, int]]:
-    return [(int(t.in_offset.value), int(t.out_offset.value)) for t in track(timeline)
-            if isinstance(t, otio.schema.Transition)]
 
 
 def exported_file(run_dir: Path, output: str, fmt: str) -> Path:
