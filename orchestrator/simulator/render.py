@@ -1,7 +1,13 @@
 """Render the simulator's clips: real H.264 MP4s with deterministic motion, plus the last frame as a lossless PNG.
 
-A clip starts on the given first frame (or a background made from prompt and seed), slowly zooms and pans in a
-direction taken from a hash of prompt and seed, and, when a last frame is given, cross-fades onto it. Nothing is
+A clip starts on the given first frame (or a background made from prompt and seed), pushes in and pans around a
+circle in a direction taken from a hash of prompt and seed, and comes back to its opening framing moved by a few
+whole pixels; when a last frame is given, it cross-fades onto that instead. Coming back matters for chains: a child
+starts on its parent's last frame, and a zoom that ended closer would resample the picture once more at every link,
+softening it and changing its mean colour with nothing the provider does (it renders new detail as it moves). What
+softens or shifts along a simulated chain is then the drift model alone (simulator/drift.py), off by default; the
+whole-pixel move keeps a clip's last frame different from its first, so a child that started on the wrong one of
+them would show. Nothing is
 drawn on the picture unless the job asks for annotations (prompt caption and frame counter): a caption burned into
 a parent would travel into its children through the handed-on last frame, and into every seam check. Frames are
 drawn with Pillow and piped as raw RGB into one ffmpeg process, which also synthesises the audio track. Every input
@@ -35,6 +41,7 @@ from orchestrator.simulator.drift import NO_DRIFT, Drift, drifted
 FPS = 24
 AUDIO_RATE = 48_000
 FADE_FRAMES = 12  # length of the cross-fade onto a requested last frame
+SHIFT_PIXELS = 3  # how far a clip's last frame lies from its first (see Motion.shift)
 SUPERSAMPLE = 2  # moving frames are sampled from the first frame enlarged this many times (see _moved)
 PROMPT_CHARS = 120  # how much of the prompt is drawn on the frames
 X264_THREADS = 2  # pinned: x264's output depends on its thread count
@@ -74,11 +81,17 @@ class RenderResult:
 
 @dataclass(frozen=True)
 class Motion:
-    """A slow zoom in with a pan; both derived from prompt and seed."""
+    """A push in and back out with a pan around a circle, ending on the opening framing moved by whole pixels;
+    derived from prompt and seed."""
 
-    zoom_per_second: float  # the zoom factor grows by this much per second (0.03: 15% closer after 5 s)
-    angle: float  # pan direction in radians
+    depth: float  # how much closer the push is at mid-clip (0.075: 7.5 %)
+    angle: float  # where the pan's circle starts, and the direction of the final move, in radians
     reach: float  # how much of the slack the zoom opens up the pan uses, 0..1
+
+    @property
+    def shift(self) -> tuple[int, int]:
+        """The last frame's move against the first, in whole pixels (never 0: |x| or |y| is at least 2)."""
+        return round(SHIFT_PIXELS * math.cos(self.angle)), round(SHIFT_PIXELS * math.sin(self.angle))
 
 
 def render(job: RenderJob, out_dir: Path) -> RenderResult:
@@ -124,7 +137,8 @@ class Scene:
     base: Image.Image  # frame 1
     last: Image.Image | None  # the frame to end on, if one was requested
     motion: Motion
-    fine: Image.Image  # the base at SUPERSAMPLE times its size, what the moving frames are sampled from
+    fine: Image.Image  # the base with a margin of SHIFT_PIXELS (edge pixels) at SUPERSAMPLE times its size: what
+    # the moving frames are sampled from
     annotations: Annotations | None  # only when the job asks for them
 
 
@@ -141,10 +155,14 @@ def _scene(job: RenderJob) -> Scene:
     size = (job.width, job.height)
     rng = _rng(job)
     # Motion is drawn first so that it depends on prompt and seed only, not on whether a first frame was given.
-    motion = Motion(zoom_per_second=0.01 + 0.04 * rng.random(), angle=2 * math.pi * rng.random(), reach=rng.random())
+    per_second = 0.01 + 0.04 * rng.random()  # the push: 1-5 % closer per second of the way to mid-clip
+    motion = Motion(depth=per_second * (job.frames - 1) / FPS / 2, angle=2 * math.pi * rng.random(),
+                    reach=rng.random())
     base = _decode_fit(job.first_frame, size, job.upright) if job.first_frame is not None else _background(size, rng)
     last = _decode_fit(job.last_frame, size, job.upright) if job.last_frame is not None else None
-    fine = base.resize((job.width * SUPERSAMPLE, job.height * SUPERSAMPLE), Image.Resampling.BILINEAR)
+    margin = SHIFT_PIXELS
+    edged = Image.fromarray(np.pad(np.asarray(base), ((margin, margin), (margin, margin), (0, 0)), mode="edge"))
+    fine = edged.resize((edged.width * SUPERSAMPLE, edged.height * SUPERSAMPLE), Image.Resampling.BILINEAR)
     return Scene(base, last, motion, fine, _annotations(job) if job.annotate else None)
 
 
@@ -164,7 +182,8 @@ def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
         if scene.last is not None and index == final:
             yield scene.last  # exactly the requested image: no text, no resampling
             continue
-        frame = _moved(scene.fine, scene.motion, index)
+        frame = _shifted(scene.base, scene.motion.shift) if index == final else _moved(scene.fine, scene.motion,
+                                                                                         index / final)
         if (notes := scene.annotations) is not None:
             frame.paste(notes.caption, (0, 0), notes.caption)
             _draw_counter(frame, notes.font, notes.counter, _counter_label(job, index + 1))
@@ -216,19 +235,35 @@ def _colour(hue: float, value: float) -> tuple[int, int, int]:
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
-def _moved(fine: Image.Image, motion: Motion, index: int) -> Image.Image:
-    """The base image zoomed in and panned for frame `index`; the crop never leaves the image, so no borders.
+def _moved(fine: Image.Image, motion: Motion, progress: float) -> Image.Image:
+    """The base image, `progress` (0..1) of the way through the clip: pushed in by a sine (so back out to the
+    opening framing at the end), panned around a circle within the slack the push opens, and moved by the
+    final shift in proportion. The crop never leaves the supersampled base, which holds a margin of its edge pixels
+    for the shift.
 
     Nearest-neighbour sampling of the supersampled base lands within a quarter pixel of where bilinear sampling
     of the base would, at a tenth of the cost: the renderer's CPU is what a simulated run waits for on a small
     machine, where several clips render at once next to the client's own ffmpegs."""
-    width, height = fine.width // SUPERSAMPLE, fine.height // SUPERSAMPLE
-    zoom = 1 + motion.zoom_per_second * index / FPS
-    crop_w, crop_h = fine.width / zoom, fine.height / zoom
-    centre_x = fine.width / 2 + (fine.width - crop_w) / 2 * motion.reach * math.cos(motion.angle)
-    centre_y = fine.height / 2 + (fine.height - crop_h) / 2 * motion.reach * math.sin(motion.angle)
+    margin = SHIFT_PIXELS * SUPERSAMPLE
+    width, height = fine.width // SUPERSAMPLE - 2 * SHIFT_PIXELS, fine.height // SUPERSAMPLE - 2 * SHIFT_PIXELS
+    inner_w, inner_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    zoom = 1 + motion.depth * math.sin(math.pi * progress)
+    crop_w, crop_h = inner_w / zoom, inner_h / zoom
+    turn, pull = motion.angle + 2 * math.pi * progress, 0.5 + 0.5 * motion.reach
+    shift_x, shift_y = motion.shift
+    centre_x = margin + inner_w / 2 + (inner_w - crop_w) / 2 * pull * math.cos(turn) + shift_x * SUPERSAMPLE * progress
+    centre_y = margin + inner_h / 2 + (inner_h - crop_h) / 2 * pull * math.sin(turn) + shift_y * SUPERSAMPLE * progress
     box = (centre_x - crop_w / 2, centre_y - crop_h / 2, centre_x + crop_w / 2, centre_y + crop_h / 2)
     return fine.resize((width, height), Image.Resampling.NEAREST, box=box)
+
+
+def _shifted(base: Image.Image, shift: tuple[int, int]) -> Image.Image:
+    """The base moved by whole pixels, its edge pixels repeated into the gap: no resampling, so no softening."""
+    pixels = np.asarray(base)
+    dx, dy = shift
+    padded = np.pad(pixels, ((abs(dy), abs(dy)), (abs(dx), abs(dx)), (0, 0)), mode="edge")
+    top, left = abs(dy) + dy, abs(dx) + dx
+    return Image.fromarray(np.ascontiguousarray(padded[top:top + pixels.shape[0], left:left + pixels.shape[1]]))
 
 
 # --- overlays ---------------------------------------------------------------------------------------------------

@@ -40,18 +40,18 @@ def _pixels(path: Path) -> np.ndarray:
 
 
 def test_drift_grows_with_every_link_and_not_without_the_model(tmp_path: Path) -> None:
-    drifting = _chain(tmp_path / "on", SimConfig.drifting())
+    drifting = _chain(tmp_path / "on", SimConfig.drifting(drift_colour=0.05, drift_blur=0.5))
     still = _chain(tmp_path / "off", SimConfig())
     # The chain's root frame is the first frame of its first link: the last frame of a clip of no drift there.
-    root_frame = _first_frame(tmp_path / "on" / "link0" / "video.mp4")
-    root = look(root_frame)
+    root = look(_first_frame(tmp_path / "on" / "link0" / "video.mp4"))
     colour, sharp = zip(*(measured(root, look(_pixels(p))) for p in drifting), strict=True)
     assert all(b > a + 1.0 for a, b in itertools.pairwise(colour)), colour  # grows link by link
     assert all(b < a for a, b in itertools.pairwise(sharp)), sharp  # softer link by link
-    assert colour[-1] > 8.0 and sharp[-1] < 0.6
-    plain = [measured(root, look(_pixels(p)))[0] for p in still]
-    excess = [on - off for on, off in zip(colour, plain, strict=True)]  # the motion alone moves the mean colour too
-    assert all(b > a + 1.0 for a, b in itertools.pairwise(excess)) and excess[-1] > 6.0, (colour, plain)
+    assert colour[-1] > 7.0 and sharp[-1] < 0.6
+    # Without the model a chain holds its look: the motion ends on the opening framing (moved by whole pixels), so
+    # nothing is resampled from link to link. What is left is the root frame's H.264 encoding against lossless PNGs.
+    plain = [measured(root, look(_pixels(p))) for p in still]
+    assert all(delta < 1.5 and 0.9 < sharpness < 1.3 for delta, sharpness in plain), plain
 
 
 def _first_frame(video: Path) -> np.ndarray:

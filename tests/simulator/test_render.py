@@ -231,8 +231,16 @@ def test_frames_carry_no_text_unless_annotate_asks() -> None:
     scene = _scene(plain)
     clean = drawn(plain)
     assert np.array_equal(clean[0], np.asarray(scene.base))
-    for index, frame in enumerate(clean[1:], start=1):  # nothing but the motion: no caption, no counter
-        assert np.array_equal(frame, np.asarray(_moved(scene.fine, scene.motion, index)))
+    final = len(clean) - 1
+    for index, frame in enumerate(clean[1:final], start=1):  # nothing but the motion: no caption, no counter
+        assert np.array_equal(frame, np.asarray(_moved(scene.fine, scene.motion, index / final)))
+    # The motion ends on the opening framing moved by whole pixels: the last frame is the first, shifted, unsoftened.
+    dx, dy = scene.motion.shift
+    assert max(abs(dx), abs(dy)) >= 2
+    base = np.asarray(scene.base)
+    inner = (slice(3, HEIGHT - 3), slice(3, WIDTH - 3))
+    assert np.array_equal(clean[final][inner], base[3 + dy:HEIGHT - 3 + dy, 3 + dx:WIDTH - 3 + dx])
+    assert not np.array_equal(clean[final], base)
     annotated = dataclasses.replace(plain, annotate=True)
     noted = drawn(annotated)
     notes = _annotations(annotated)
