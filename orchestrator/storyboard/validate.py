@@ -10,6 +10,7 @@ from pathlib import Path
 from orchestrator.errors import StoryboardInvalid
 from orchestrator.profiles import DEFAULT_REGION, RegionChoice
 from orchestrator.storyboard import regions
+from orchestrator.storyboard.chains import check_chain_depth
 from orchestrator.storyboard.context import RuleContext
 from orchestrator.storyboard.delivery import check_delivery, check_soundtrack
 from orchestrator.storyboard.diagnostics import DataPath, Diagnostic, Severity, errors_in, unique_sorted
@@ -85,6 +86,8 @@ def check_file(path: Path, display: str | None = None, today: date | None = None
         check_sound((s for i, s in specs.items() if i not in parsed.stub_shots), ctx)
     if parsed.assembly_checkable:
         _check_assembly(storyboard, ctx)
+        # specs run parents first; a broken or cyclic shot's after and last_frame are unknown, so it counts no links
+        check_chain_depth((s for i, s in specs.items() if i not in unchecked), storyboard.assembly.max_chain_links, ctx)
     if parsed.outputs_complete:
         _check_unused(storyboard, graph, ctx, parsed.stub_shots)
         if parsed.shots_checkable and parsed.assembly_checkable:
