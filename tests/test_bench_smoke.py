@@ -26,7 +26,9 @@ def test_bench_smoke_prints_the_table_with_no_duplicate_create_and_a_zero_call_r
     made, wanted = resume.split("|")[2].strip(), resume.split("|")[3].split(":")[-1].strip()
     assert made == wanted
     assert float(rows["scale: peak RSS (MB)"].split()[0]) < 300  # median (min-max)
-    assert len(rows) == 14
+    assert len(rows) == 17
+    drift = [v for name, v in rows.items() if name.startswith("drift: ")]
+    assert len(drift) == 3 and all(float(v.split()[0]) >= 0 for v in drift)  # numbers, whatever the verdict
     verdicts = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in done.stdout.splitlines()
                 if line.startswith("| ") and not line.startswith("| row")}
     assert verdicts["duplicate creates"] == verdicts["provider calls by rerunning a finished storyboard"] == "met"

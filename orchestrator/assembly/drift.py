@@ -5,30 +5,26 @@ Last-frame chaining starts every generation on a frame that was already generate
 link, and the seam check (which compares the two frames at a join) passes it by construction: drift shows only
 against the chain's root. The colour science (sRGB to CIE XYZ to CIELAB under D65, and CIEDE2000) is colour-science's,
 not ours: its CIEDE2000 is tested against Sharma, Wu and Dalal's reference pairs. colour-science needs numpy only, where
-scikit-image would bring scipy; it is imported when a look is first taken, since it takes over a second to load.
+scikit-image would bring scipy; it takes over a second to load, so a run with chains loads it in the background while
+its shots generate (`preload`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import warnings
 from dataclasses import asdict, dataclass
 from functools import cache
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from orchestrator.assembly.errors import AssemblyError
-from orchestrator.assembly.ffmpeg import first_frame_args
-from orchestrator.assembly.probe import probe
-from orchestrator.assembly.process import run_ffmpeg_stdout, run_together
+from orchestrator.assembly.anchor import graded
+from orchestrator.assembly.chains import ChainPictures, Chains, Frame
+from orchestrator.assembly.grading import Grade
 
-Frame = npt.NDArray[np.uint8]  # height x width x 3, RGB (sRGB)
-
-LOOK_WIDTH = 640  # frames are compared at this width, so figures of 480p and 1080p clips mean the same
 COLOUR_WIDTH = 160  # colour statistics need far fewer pixels than sharpness
 _LUMA = np.array([0.2126, 0.7152, 0.0722])  # BT.709, the clips' colour space
 
@@ -48,6 +44,12 @@ def _colour() -> ModuleType:
         warnings.simplefilter("ignore")
         import colour
     return colour
+
+
+def preload() -> None:
+    """Load colour-science in the background (1.5-2 s of CPU): a run with chains starts it while its shots generate,
+    so the drift measured after the films does not wait for it."""
+    threading.Thread(target=_colour, name="colour-science", daemon=True).start()
 
 
 def to_lab(rgb: npt.NDArray[np.floating] | npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
@@ -87,74 +89,91 @@ def drifted(root: Look, end: Look) -> tuple[float, float]:
     return delta_e2000(root.lab_mean, end.lab_mean), relative
 
 
+DELTA_E_LIMIT = 5.0
+SHARPNESS_LIMIT = 0.6
+
+
 @dataclass(frozen=True)
 class ShotDrift:
-    """One chained shot's drift from its chain's root: its clip's last frame against the root clip's first."""
+    """One chained shot's drift from its chain's reference: its clip's last frame against the reference picture."""
 
     shot: str
-    root: str
+    root: str  # the chain's reference shot (its first shot, or the last keyframed shot above)
     link: int  # 1 for the root's child, 2 for its grandchild, ...
     delta_e: float  # CIEDE2000 of the mean colours
-    sharpness: float  # relative to the root's first frame
-    start: Look  # this clip's first frame
+    sharpness: float  # relative to the reference picture's
+    start: Look  # this clip's first frame (its parent's last)
     end: Look  # this clip's last frame
+    anchored_delta_e: float | None = None  # delta_e of the last frame as the films show it, with the colour anchor
+
+    @property
+    def over(self) -> list[str]:
+        """Which limits the shot passes: colour (in the films: after the anchor's grade, when on), sharpness."""
+        colour = self.delta_e if self.anchored_delta_e is None else self.anchored_delta_e
+        return [name for name, past in (("colour", colour > DELTA_E_LIMIT), ("sharpness",
+                                         self.sharpness < SHARPNESS_LIMIT)) if past]
 
 
-def scaled(picture: Image.Image) -> Frame:
-    """A picture as RGB at LOOK_WIDTH (box filter: every source pixel counts once), so looks compare alike."""
-    rgb = picture.convert("RGB")
-    height = max(2, round(rgb.height * LOOK_WIDTH / rgb.width))
-    return np.asarray(rgb.resize((LOOK_WIDTH, height), Image.Resampling.BOX), dtype=np.uint8)
-
-
-async def first_frame(clip: Path) -> Frame:
-    """A clip's first frame at LOOK_WIDTH (a keyframe: nothing before it is decoded)."""
-    info = await probe(clip, decode=False)
-    raw = await run_ffmpeg_stdout(first_frame_args(clip))
-    size = info.width * info.height * 3
-    if len(raw) < size:
-        raise AssemblyError(f"{clip}: its first frame could not be read to measure its colour")
-    return scaled(Image.frombytes("RGB", (info.width, info.height), raw[:size]))
-
-
-def _picture_look(path: Path) -> Look:
-    with Image.open(path) as picture:
-        return look(scaled(picture))
-
-
-async def chain_drift(lineage: dict[str, list[str]], clips: dict[str, Path], last_frames: dict[str, Path]
-                      ) -> list[ShotDrift]:
-    """For every chained shot (`lineage`: shot -> its ancestors, root first) whose files exist, how far its clip's
-    end has drifted from its root's start.
-
-    A clip's last frame is read from the provider's lossless last-frame image (`last_frames`), and a chained clip's
-    first frame is its parent's last (it was handed on unmodified), so only each root's clip is decoded, and only its
-    first frame."""
-    chained = {shot: above for shot, above in lineage.items() if above}
-    roots = sorted({above[0] for above in chained.values() if above[0] in clips})
-    starts = dict(zip(roots, await run_together(first_frame(clips[r]) for r in roots), strict=True))
-    root_looks = {r: await asyncio.to_thread(look, frame) for r, frame in starts.items()}
-    ends: dict[str, Look] = {}
-
-    async def end_of(shot: str) -> Look | None:
-        if shot not in ends and shot in last_frames and last_frames[shot].is_file():
-            ends[shot] = await asyncio.to_thread(_picture_look, last_frames[shot])
-        return ends.get(shot)
-
+def chain_drift(chains: Chains, pictures: ChainPictures, grades: dict[str, Grade] | None = None) -> list[ShotDrift]:
+    """For every chained shot whose pictures exist, how far its clip's end has drifted from its chain's reference
+    (`chains.lineage`); with `grades` (the colour anchor on), also how far the end the films show has."""
+    looks = {s: look(f) for s, f in pictures.ends.items()}
+    references = {s: look(f) for s, f in pictures.references.items()}
     found = []
-    for shot, above in chained.items():
-        root = root_looks.get(above[0])
-        end, start = await end_of(shot), await end_of(above[-1])
+    for shot, above in chains.lineage().items():
+        root, end, start = references.get(above[0]), looks.get(shot), looks.get(above[-1])
         if root is None or end is None or start is None:
             continue
         delta, sharp = drifted(root, end)
-        found.append(ShotDrift(shot, above[0], len(above), round(delta, 2), round(sharp, 3), start, end))
+        anchored = None
+        if grades is not None:
+            grade = grades.get(shot)
+            shown = graded(pictures.ends[shot], grade.end) if grade else pictures.ends[shot]
+            anchored = round(drifted(root, look(shown))[0], 2)
+        found.append(ShotDrift(shot, above[0], len(above), round(delta, 2), round(sharp, 3), start, end, anchored))
     return found
 
 
-def drift_report(found: list[ShotDrift]) -> dict[str, object]:
-    """report.json's `drift` section: per chained shot, its figures against its chain's root.
+def drift_report(found: list[ShotDrift], anchor: str = "off") -> dict[str, object]:
+    """report.json's `drift` section: the limits, each chained shot's figures against its chain's reference, and
+    each chain's worst (a chain: its reference shot and every shot held to it)."""
+    return {
+        "limits": {"delta_e": DELTA_E_LIMIT, "sharpness": SHARPNESS_LIMIT},
+        "anchor": anchor,
+        "shots": [{**asdict(d), "over": d.over} for d in found],
+        "chains": [_chain(root, shots) for root, shots in _by_root(found).items()],
+    }
 
-    No verdict yet: the thresholds a chain is judged by are to be set from measurements of chains with and without
-    drift (issue 16), and a verdict from guessed ones would fire on ordinary motion (a zoom softens a picture too)."""
-    return {"shots": [asdict(d) for d in found]}
+
+def _chain(root: str, shots: list[ShotDrift]) -> dict[str, object]:
+    anchored = [d.anchored_delta_e for d in shots if d.anchored_delta_e is not None]
+    return {"root": root, "shots": [d.shot for d in shots], "links": max(d.link for d in shots),
+            "delta_e": max(d.delta_e for d in shots), "sharpness": min(d.sharpness for d in shots),
+            "anchored_delta_e": max(anchored) if anchored else None,
+            "over": [k for k in ("colour", "sharpness") if any(k in d.over for d in shots)]}
+
+
+def drift_warnings(found: list[ShotDrift], anchor: str = "off") -> list[str]:
+    """One line per chain that passes a limit: where, by how much, and what would help."""
+    lines = []
+    for root, shots in _by_root(found).items():
+        colour = next((d for d in shots if "colour" in d.over), None)
+        sharp = next((d for d in shots if "sharpness" in d.over), None)
+        if colour is not None:
+            shown = colour.delta_e if colour.anchored_delta_e is None else colour.anchored_delta_e
+            fix = ("give a shot before it a last_frame keyframe, or start a new chain" if anchor == "root" else
+                   "set assembly.color_anchor: root to grade the chain back toward its first frame in the films")
+            lines.append(f"chain from {root}: colour drifts past the limit at {colour.shot} (link {colour.link}): "
+                         f"CIEDE2000 {shown:.1f} from {root}'s picture (limit {DELTA_E_LIMIT:g}); {fix}")
+        if sharp is not None:
+            lines.append(f"chain from {root}: detail softens past the limit at {sharp.shot} (link {sharp.link}): "
+                         f"sharpness {sharp.sharpness:.2f} of {root}'s (limit {SHARPNESS_LIMIT:g}); give a shot "
+                         "before it a last_frame keyframe, or start a new chain (a shot without after)")
+    return lines
+
+
+def _by_root(found: list[ShotDrift]) -> dict[str, list[ShotDrift]]:
+    by_root: dict[str, list[ShotDrift]] = {}
+    for d in sorted(found, key=lambda d: d.link):
+        by_root.setdefault(d.root, []).append(d)
+    return by_root

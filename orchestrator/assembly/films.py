@@ -5,6 +5,7 @@ Outputs that share shots share cached intermediates, so a clip is normalised onc
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ from pathlib import Path
 from PIL import Image
 
 from orchestrator.assembly import qc
-from orchestrator.assembly.drift import chain_drift, drift_report
+from orchestrator.assembly.chains import Chains, chain_pictures
+from orchestrator.assembly.drift import chain_drift, drift_report, drift_warnings
 from orchestrator.assembly.ffmpeg import FPS
 from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, assemble_output
 from orchestrator.assembly.process import ffmpeg_slots, run_together
@@ -38,14 +40,15 @@ class FilmSet:
 async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, cache_dir: Path,
                          settings: AssemblySettings | dict[str, AssemblySettings] | None = None,
                          sizes: dict[str, tuple[int, int]] | None = None,
-                         lineage: dict[str, list[str]] | None = None,
+                         chains: Chains | None = None,
                          clips: dict[str, Path] | None = None,
                          last_frames: dict[str, Path] | None = None) -> FilmSet:
     """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
 
     `settings` is one for every film or each film's own (by output name: its delivery, soundtrack, loudness).
-    With `lineage` (chained shot -> its ancestors, root first), `clips` and `last_frames` (every shot's clip and
-    last-frame image), report.json also says how far each chain drifted from its root (`drift.chain_drift`).
+    With `chains`, `clips` and `last_frames` (every shot's clip and last-frame image), report.json also says how
+    far each chain drifted from its first frame (`drift.chain_drift`), and the warnings name chains past the limits;
+    with the colour anchor on (the clips carry their grades), also how far the films' pictures did.
     `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
     not in it gets the size its clips suggest. Temp files a killed earlier run left behind are removed first (the
     caller holds the run directory's lock, so no other process is writing them)."""
@@ -63,18 +66,29 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
         checked = await run_together(_qc(name, film, joins[name]) for name, film in films.items())
         checks = [check for check, _ in checked]
         warnings = [f"{name}: {w}" for name, film in films.items() for w in film.warnings]
-        chains = None
-        if lineage and clips and last_frames:
-            chains = drift_report(await chain_drift(lineage, clips, last_frames))
+        drift = None
+        if chains is not None and clips and last_frames:
+            drift, lines = await _drift(outputs, each, chains, clips, last_frames)
+            warnings += [f"drift: {line}" for line in lines]
         report, sheet = run_dir / REPORT_NAME, run_dir / SHEET_NAME
         qc.write_report(checks, report, warnings, {name: {"edit": edit_body(film, each[name])}
                                                    for name, film in films.items()},
-                        top={"drift": chains} if chains is not None else None)
+                        top={"drift": drift} if drift is not None else None)
         frames = {films[name].film.path: seams for name, (_, seams) in zip(films, checked, strict=True)}
         await qc.contact_sheet([(films[name].film.path, joins[name]) for name in films], sheet, frames)
         for name, (_, seams) in zip(films, checked, strict=True):
             save_seam_frames(run_dir / SEAMS_DIR, name, joins[name], seams)
     return FilmSet(films, checks, report, sheet, warnings)
+
+
+async def _drift(outputs: dict[str, list[OutputClip]], settings: dict[str, AssemblySettings], chains: Chains,
+                 clips: dict[str, Path], last_frames: dict[str, Path]) -> tuple[dict[str, object], list[str]]:
+    """report.json's drift section and the warnings for chains past the limits."""
+    anchor = "root" if any(s.color_anchor == "root" for s in settings.values()) else "off"
+    grades = {c.shot_id: c.grade for entries in outputs.values() for c in entries if c.grade is not None}
+    pictures = await chain_pictures(chains, clips, last_frames)
+    found = await asyncio.to_thread(chain_drift, chains, pictures, grades if anchor == "root" else None)
+    return drift_report(found, anchor), drift_warnings(found, anchor)
 
 
 async def _qc(name: str, film: AssembledOutput, joins: list[qc.Join]) -> tuple[qc.OutputQC, dict[int, qc.Frame]]:

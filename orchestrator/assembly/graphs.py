@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.assembly.command import Input, Stream, concat, join
+from orchestrator.assembly.grading import Grade
 
 FPS = 24
 AUDIO_RATE = 48_000
 SAMPLES_PER_FRAME = AUDIO_RATE // FPS  # 2000: audio cut points land exactly on frame boundaries
 TRUE_PEAK_DB = -1.5  # the loudness correction keeps true peaks at or below this
+GRADE_FILTER = "anchor"  # the name of the colour anchor's lutyuv, which its ramp's commands address
 JOIN_FADE_S = 0.005  # a few ms of fade at every clip edge: no click at any join
 # A film's sound fades out along a quadratic curve: a linear fade still plays its last 50 ms only ~26 dB down, heard
 # as a cut-off; the square is ~50 dB down there over a 1 s fade, while the ear hears the early part as a steady fade.
@@ -39,6 +41,9 @@ class NormalizePlan:
     skip_samples: int = 0  # the audio of the skipped frames at the source's frame rate (2000 at 24 fps)
     edge_frames: int = 0  # when > 0: the first and last this many frames are written as pieces of their own
     fit: str = "pad"  # a clip of another shape: pad (letterbox) or crop (fill the frame, cut the excess)
+    grade: Grade | None = None  # the colour anchor's grade, ramped over the source clip's frames
+    source_frames: int = 0  # the source clip's frames, over which the grade ramps
+    source_rate: int = FPS  # and its frame rate (whole frames a second)
 
     @property
     def seconds(self) -> float:
@@ -53,11 +58,14 @@ class NormalizePlan:
         return [(0, edge), (edge, n - edge), (n - edge, n)] if edge else [(0, n)]
 
 
-def normalized(video: Stream, audio: Stream, plan: NormalizePlan) -> list[tuple[Stream, Stream]]:
+def normalized(video: Stream, audio: Stream, plan: NormalizePlan, commands: Path | None = None
+               ) -> list[tuple[Stream, Stream]]:
     """One clip trimmed, at 24 fps, fitted and padded to the output size, SAR 1, PCM stereo 48 kHz with faded edges:
-    a (video, audio) pair for each of `plan.pieces`, each from time 0."""
+    a (video, audio) pair for each of `plan.pieces`, each from time 0. A graded clip's ramp is set by `commands`."""
     samples = plan.frames * SAMPLES_PER_FRAME
     w, h = plan.width, plan.height
+    if plan.grade is not None:
+        video = graded(video, plan.grade, plan.source_rate, commands)
     video = video.filter("trim", start_frame=plan.skip_frames).filter("setpts", "PTS-STARTPTS").filter("fps", FPS)
     if plan.fit == "crop":
         video = (video.filter("scale", w, h, force_original_aspect_ratio="increase", flags="lanczos")
@@ -81,6 +89,18 @@ def normalized(video: Stream, audio: Stream, plan: NormalizePlan) -> list[tuple[
              a.filter("atrim", start_sample=start * SAMPLES_PER_FRAME, end_sample=end * SAMPLES_PER_FRAME)
              .filter("asetpts", "PTS-STARTPTS"))
             for v, a, (start, end) in zip(videos, audios, pieces, strict=True)]
+
+
+def graded(video: Stream, grade: Grade, rate: int, commands: Path | None) -> Stream:
+    """The clip with its grade: a lookup table on Y', Cb and Cr, set to `grade.start` on frame 0 and, when the
+    grade ramps, set anew for every frame after it by the `commands` file (`grading.ramp_commands`), so each frame
+    gets its own straight-line share of the ramp, rounded once: a table a frame costs next to nothing."""
+    video = video.filter("settb", f"1/{rate}").filter("setpts", "N")  # frame k at k/rate, where its command is
+    if commands is not None:
+        video = video.filter("sendcmd", f=str(commands))
+    start = grade.start
+    return video.filter(f"lutyuv@{GRADE_FILTER}", y=start.expression(0), u=start.expression(1),
+                        v=start.expression(2))
 
 
 @dataclass(frozen=True)

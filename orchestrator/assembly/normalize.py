@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +23,8 @@ from orchestrator.assembly.cache import cached, file_sha256
 from orchestrator.assembly.capability import ffmpeg_version
 from orchestrator.assembly.errors import ClipInvalid
 from orchestrator.assembly.ffmpeg import AUDIO_RATE, FPS, NormalizePlan, normalize_args
+from orchestrator.assembly.grading import Grade, ramp_commands
+from orchestrator.assembly.graphs import GRADE_FILTER
 from orchestrator.assembly.probe import ClipInfo, probe
 from orchestrator.assembly.process import run_ffmpeg
 
@@ -53,10 +59,11 @@ class Intermediate:
         return [(self.head, edge), (self.path, self.frames - 2 * edge), (self.tail, edge)]
 
 
-def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0, fit: str = "pad"
-             ) -> NormalizePlan:
+def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_frames: int = 0, fit: str = "pad",
+             grade: Grade | None = None) -> NormalizePlan:
     """The normalisation of one clip for an output of this size; its first and last `edge_frames` frames become
-    pieces of their own when it has at least one frame more than both (see NormalizePlan.pieces)."""
+    pieces of their own when it has at least one frame more than both (see NormalizePlan.pieces). A `grade` (the
+    colour anchor's) ramps over the source clip's frames."""
     skip = 1 if skip_first else 0
     if info.frames - skip < 1:
         raise ClipInvalid(info.path, f"only {info.frames} frame(s): nothing left after dropping the repeated frame")
@@ -68,31 +75,55 @@ def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_fra
         raise ClipInvalid(info.path, f"{kept} frame(s) at {fps:g} fps is less than one frame at {FPS} fps")
     edge = edge_frames if frames >= 2 * edge_frames + 1 else 0
     return NormalizePlan(width=width, height=height, skip_frames=skip, frames=frames, has_audio=info.has_audio,
-                         skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge, fit=fit)
+                         skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge, fit=fit, grade=grade,
+                         source_frames=info.frames if grade else 0, source_rate=round(fps) if grade else FPS)
 
 
 async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache_dir: Path,
-                    info: ClipInfo | None = None, edge_frames: int = 0, fit: str = "pad") -> Intermediate:
+                    info: ClipInfo | None = None, edge_frames: int = 0, fit: str = "pad",
+                    grade: Grade | None = None) -> Intermediate:
     """The clip's intermediate for this output size, from the cache when present and intact. With `edge_frames`
     (a storyboard with crossfades: the fade's length), the clip's ends are written as pieces of their own, so a
-    crossfade re-encodes only them.
+    crossfade re-encodes only them. With a `grade`, the clip is graded (the colour anchor) before anything else.
 
     `info` may come from a packet-level probe; a clip is strictly decoded before it is encoded anew."""
     info = info or await probe(clip)
-    plan = plan_for(info, width, height, skip_first, edge_frames, fit)
+    plan = plan_for(info, width, height, skip_first, edge_frames, fit, grade)
     digest = await file_sha256(clip)
     recipe = {"v": CACHE_VERSION, "ffmpeg": await ffmpeg_version(), "clip": digest, **asdict(plan)}
     if plan.fit == "pad":
         del recipe["fit"]  # the fit every intermediate had before it was a choice: those stay valid
+    if plan.grade is None:
+        for ungraded in ("grade", "source_frames", "source_rate"):  # likewise for the colour anchor
+            del recipe[ungraded]
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
     names = [f"{key}.head.mov", f"{key}.mov", f"{key}.tail.mov"] if plan.edge_frames else [f"{key}.mov"]
     dests = [cache_dir / name for name in names]
 
     async def build(parts: list[Path]) -> None:
         await probe(clip)  # strict decode: a damaged clip is refused here, naming it, not encoded into the film
-        await run_ffmpeg(normalize_args(clip, parts, plan))
+        with ramp_file(plan) as commands:
+            await run_ffmpeg(normalize_args(clip, parts, plan, commands))
 
     reused = await cached(dests, build)
     if plan.edge_frames:
         return Intermediate(dests[1], plan.frames, info, reused, dests[0], dests[2], plan.edge_frames)
     return Intermediate(dests[0], plan.frames, info, reused=reused)
+
+
+@contextmanager
+def ramp_file(plan: NormalizePlan) -> Iterator[Path | None]:
+    """The commands file of a ramped grade, for as long as ffmpeg reads it; None for no ramp. It lives in the
+    system's temporary folder, whose path a filter argument can hold as it is (a run folder's might need escaping)."""
+    grade = plan.grade
+    if grade is None or grade.start == grade.end:
+        yield None
+        return
+    handle, name = tempfile.mkstemp(prefix="orchestrator-grade-", suffix=".txt")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(ramp_commands(grade, plan.source_frames, plan.source_rate, f"lutyuv@{GRADE_FILTER}"))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from orchestrator.assembly.finish import (
     fuse,
     plan_transitions,
 )
+from orchestrator.assembly.grading import Grade
 from orchestrator.assembly.join import Film, concat, publish
 from orchestrator.assembly.normalize import Intermediate, normalize
 from orchestrator.assembly.probe import ClipInfo, audio_samples, probe
@@ -51,6 +52,7 @@ class OutputClip:
     shot_id: str
     path: Path
     chained: bool  # the previous entry is its parent and handed over its last frame as this clip's first frame
+    grade: Grade | None = None  # the colour anchor's grade for this clip (anchor.grades), when it is on
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class AssemblySettings:
     fade_out_seconds: float = 1.0  # the film's sound fades out over its end (0: off)
     delivery: Delivery = field(default_factory=Delivery)  # trim and frame rate of the delivered film
     fit: str = "pad"  # clips of another shape than the film's: pad or crop
+    color_anchor: str = "off"  # root: chained clips come graded toward their chain's first frame (OutputClip.grade)
 
     @property
     def audio_work(self) -> bool:
@@ -160,7 +163,9 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
     channels = film_channels(infos, settings.audio == "soundtrack")
     same_size = all((i.width, i.height) == (width, height) for i in infos)
     delivery = settings.delivery
-    if not fading and same_size and not delivery.changes_picture and await _copyable(infos, chained, settings):
+    graded = any(c.grade is not None for c in clips)
+    if not (fading or graded) and same_size and not delivery.changes_picture \
+            and await _copyable(infos, chained, settings):
         originals = [(c.path.resolve(), i.frames) for c, i in zip(clips, infos, strict=True)]
         paths, counts = [p for p, _ in originals], [n for _, n in originals]
         fade = settings.fade_out_seconds
@@ -171,7 +176,7 @@ async def _assemble(clips: list[OutputClip], dest: Path, cache_dir: Path, settin
         return AssembledOutput(film, (), width, height, seams=_seams(counts, []), fast_path=True,
                                seam_joins=tuple(range(len(clips) - 1)), edit=edit)
     edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
-    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges, settings.fit)
+    parts = await run_together(normalize(c.path, width, height, skip, cache_dir, info, edges, settings.fit, c.grade)
                                for c, info, skip in zip(clips, infos, chained, strict=True))
     names = [c.shot_id for c in clips]
     plan = plan_transitions(parts, chained, names, fading, settings.crossfade_seconds)

@@ -14,9 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.assembly.anchor import grades
+from orchestrator.assembly.chains import Chains, chain_pictures
+from orchestrator.assembly.drift import preload
 from orchestrator.assembly.ffmpeg import FPS, Delivery
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemble_films
 from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
+from orchestrator.assembly.grading import Grade
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
 from orchestrator.assembly.presets import preset_size
@@ -36,7 +40,8 @@ def assembly_settings(checked: CheckedStoryboard) -> AssemblySettings:
     mix = getattr(section, "soundtrack_mix", "duck")
     return AssemblySettings(transition=section.transition, crossfade_seconds=section.crossfade_seconds,
                             audio=section.audio, soundtrack=soundtrack, duck=mix != "replace",
-                            loudness_lufs=section.loudness_lufs, fade_out_seconds=section.fade_out_seconds)
+                            loudness_lufs=section.loudness_lufs, fade_out_seconds=section.fade_out_seconds,
+                            color_anchor=section.color_anchor)
 
 
 def output_settings(checked: CheckedStoryboard) -> dict[str, AssemblySettings]:
@@ -85,26 +90,35 @@ def chosen_outputs(checked: CheckedStoryboard, outputs: Sequence[str]) -> tuple[
     return tuple(dict.fromkeys(outputs)) or tuple(checked.outputs)
 
 
-def lineage(checked: CheckedStoryboard) -> dict[str, list[str]]:
-    """Each chained shot's ancestors, root first (for drift along chains). A shot that ends on a keyframe
-    (`last_frame`) anchors the look: it is measured against no root, and its descendants take it as theirs."""
-    found: dict[str, list[str]] = {}
-    for shot, spec in checked.specs.items():
-        above: list[str] = []
-        parent = None if spec.shot.last_frame is not None else spec.shot.after
-        while parent is not None and parent in checked.specs and len(above) <= len(checked.specs):
-            above.append(parent)
-            parent = None if checked.specs[parent].shot.last_frame is not None else checked.specs[parent].shot.after
-        if above:
-            found[shot] = above[::-1]
-    return found
+def shot_chains(checked: CheckedStoryboard) -> Chains:
+    """Every shot's parent and the shots that end on a keyframe (for drift and the colour anchor)."""
+    return Chains({shot: spec.shot.after for shot, spec in checked.specs.items()},
+                  frozenset(shot for shot, spec in checked.specs.items() if spec.shot.last_frame is not None))
 
 
-def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]) -> list[OutputClip]:
-    """An output's clips in order, each marked when it starts on the previous one's last frame."""
+def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path],
+                   grades: dict[str, Grade | None] | None = None) -> list[OutputClip]:
+    """An output's clips in order, each marked when it starts on the previous one's last frame, with its colour
+    grade when the anchor is on."""
     ids = checked.outputs[name]
-    return [OutputClip(shot, clips[shot], chained) for shot, chained in zip(ids, chained_flags(checked, name),
-                                                                             strict=True)]
+    return [OutputClip(shot, clips[shot], chained, (grades or {}).get(shot))
+            for shot, chained in zip(ids, chained_flags(checked, name), strict=True)]
+
+
+async def anchor_grades(checked: CheckedStoryboard, clips: dict[str, Path], shots: list[str] | None = None
+                        ) -> dict[str, Grade | None] | None:
+    """The colour anchor's grades of `shots` (default: every chained shot) whose pictures are all there (None: no
+    grade needed); None when the anchor is off."""
+    if checked.storyboard.assembly.color_anchor != "root":
+        return None
+    chains = shot_chains(checked)
+    pictures = await chain_pictures(chains, clips, frames_of(clips), shots)
+    return grades(chains, pictures, shots)
+
+
+def frames_of(clips: dict[str, Path]) -> dict[str, Path]:
+    """Each clip's last-frame image, which the provider returned beside it."""
+    return {s: c.parent / FRAME_NAME for s, c in clips.items()}
 
 
 def chained_flags(checked: CheckedStoryboard, name: str) -> list[bool]:
@@ -125,10 +139,16 @@ class FilmMaker:
     settings: dict[str, AssemblySettings]  # by output
     _pending: list[asyncio.Task[None]] = field(default_factory=list)
     _parts: dict[str, dict[int, Intermediate]] = field(default_factory=dict)  # normalised so far, by film and index
+    _clips: dict[str, Path] = field(default_factory=dict)  # downloaded so far: the anchor's pictures come from them
+
+    def __post_init__(self) -> None:
+        if shot_chains(self.checked).lineage():
+            preload()  # the drift figures' colour science, off the path from the last clip to the films
 
     def clip_ready(self, shot: str, clip: Path) -> None:
         """Start normalising a just-downloaded clip for every film it appears in, and then any crossfade its film
         can now make (failures surface later, when the film is made from the same clip)."""
+        self._clips[shot] = clip
         for name, ids in self.checked.outputs.items():
             for i, entry in enumerate(ids):
                 if entry == shot:
@@ -139,8 +159,14 @@ class FilmMaker:
         chained = chained_flags(self.checked, name)
         settings = self.settings[name]
         edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
+        shot = self.checked.outputs[name][index]
+        grade = None
+        if (found := await anchor_grades(self.checked, self._clips, [shot])) is not None:
+            if shot in shot_chains(self.checked).members() and shot not in found:
+                return  # a picture its grade needs is not here yet: the film normalises it when it is made
+            grade = found.get(shot)
         part = await normalize(clip, width, height, chained[index], self.run_dir.cache, edge_frames=edges,
-                               fit=settings.fit)
+                               fit=settings.fit, grade=grade)
         parts = self._parts.setdefault(name, {})
         parts[index] = part
         if not edges:
@@ -163,7 +189,8 @@ class FilmMaker:
         signatures = {n: film_signature(self.checked, n, clips, self.sizes[n], self.settings[n]) for n in names}
         if self._up_to_date(signatures):
             return None
-        entries = {name: output_entries(self.checked, name, clips) for name in names}
+        graded = await anchor_grades(self.checked, clips)
+        entries = {name: output_entries(self.checked, name, clips, graded) for name in names}
         made = stored_films(self.journal)
         replaced = [n for n in names if not film_is_current(self.run_dir.film(n), made.get(n), signatures[n])]
         kept = [k for n in replaced if (k := versions.keep(self.run_dir, n)) is not None]
@@ -177,8 +204,8 @@ class FilmMaker:
         try:
             films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache,
                                          {n: self.settings[n] for n in names}, sizes={n: self.sizes[n] for n in names},
-                                         lineage=lineage(self.checked), clips=clips,
-                                         last_frames={s: c.parent / FRAME_NAME for s, c in clips.items()})
+                                         chains=shot_chains(self.checked), clips=clips,
+                                         last_frames=frames_of(clips))
         except BaseException:
             for k in kept:  # a film already replaced (QC failed after it) lives on only as its version: keep it
                 if versions.replaced(self.run_dir, k):
@@ -221,7 +248,9 @@ def film_signature(checked: CheckedStoryboard, name: str, clips: dict[str, Path]
                    settings: AssemblySettings) -> str:
     """What one film is made from: its clips' bytes in order, its joins, its size and the assembly settings."""
     recipe = {
-        "v": CACHE_VERSION, "settings": {k: str(v) for k, v in asdict(settings).items()},
+        "v": CACHE_VERSION,
+        # A setting at the value films had before it existed is left out, so those films stay current.
+        "settings": {k: str(v) for k, v in asdict(settings).items() if (k, v) != ("color_anchor", "off")},
         "soundtrack": sha256_path(settings.soundtrack) if settings.soundtrack else None,
         "entries": [(e.shot_id, sha256_path(e.path), e.chained) for e in output_entries(checked, name, clips)],
         "size": size,

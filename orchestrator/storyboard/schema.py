@@ -31,6 +31,9 @@ from orchestrator.storyboard.limits import PROMPT_CHARS_MAX, TEXT_CHARS_MAX
 
 SCHEMA_VERSION = 1
 SHOT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# A chain of more links than this gets a warning: on the simulator's drift model (measured in BENCHMARKS.md) a
+# chain's colour passes the report's limit after this many links.
+MAX_CHAIN_LINKS = 4
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"  # a file name on every common filesystem (limits.py)
 
 Resolution = Literal["480p", "720p", "1080p", "4k"]
@@ -116,6 +119,13 @@ class Assembly(_Strict):
     loudness_lufs: float | None = Field(-14.0, ge=-70, le=-5)
     fade_out_seconds: float = Field(1.0, ge=0, le=10, description="Every film's sound fades out over its last "
                                     "this many seconds (0: off), so no film ends on a click")
+    color_anchor: Literal["root", "off"] = Field(
+        "off", description="root: grade each clip of a chain toward the colour of its chain's first frame, ramped "
+        "along the clip so no seam shows a step (what is sent to the provider is never changed); off: films show "
+        "the clips as generated")
+    max_chain_links: int | None = Field(
+        MAX_CHAIN_LINKS, ge=1, le=1000, description="validate and plan warn when a chain runs more than this many "
+        "links from its first shot or its last keyframe (colour and detail drift link by link); null: never warn")
 
 
 class Trim(_Strict):
