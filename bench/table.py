@@ -136,6 +136,31 @@ def validation_rows(shots: int, reps: int) -> tuple[list[Row], list[str]]:
     return rows, [" ".join([".venv/bin/python", *cmd]) + f"  ({reps} times)"]
 
 
+def drift_rows(reps: int, smoke: bool) -> tuple[list[Row], list[str]]:
+    """Rows from bench/drift.py: a drifting 6-link chain without and with the colour anchor."""
+    cmd = ["bench/drift.py", "--reps", str(reps), *(["--smoke"] if smoke else [])]
+    r = _json(cmd)
+    reduction, step = r["reduction"]["median"], r["seam_step_root"]["median"]
+    smooth = "met" if step <= 2.0 else (
+        f"missed by {step / 2 - 1:.0%}: as without the anchor ({r['seam_step_off']['median']:.2f}), the simulator's "
+        "motion turning at the join" if step <= r["seam_step_off"]["median"] * 1.1 else f"missed by {step / 2 - 1:.0%}")
+    rows = [
+        ("drift: 6-link chain, last clip's end against the first frame (CIEDE2000): without / with the colour anchor",
+         f"{_stat(r['delta_e_off'])} / {_stat(r['delta_e_root'])}",
+         f"≥ 70 % lower with it (measured {r['reduction']['median']:.0%}); {r['size']}, drift model at "
+         "SimConfig.drifting()", "met" if reduction >= 0.70 else f"missed: {reduction:.0%} lower"),
+        ("drift: chained joins, picture change across the join ÷ the local median (largest): without / with",
+         f"{_stat(r['seam_step_off'])} / {_stat(r['seam_step_root'])}",
+         f"≤ 2 with the anchor, as without; frames {r['frames_off']['median']:.0f} / {r['frames_root']['median']:.0f}",
+         smooth),
+        ("drift: the anchor's CPU per clip (s): its grade in ffmpeg and working it out",
+         _stat(r["anchor_cpu_per_clip_s"]),
+         f"≤ 1.0 per 5 s 720p clip ({r['size']})",
+         at_most(r["anchor_cpu_per_clip_s"]["median"], 1.0, "a loaded machine")),
+    ]
+    return rows, [" ".join([".venv/bin/python", *cmd])]
+
+
 def main() -> None:
     """Run everything and print the table."""
     parser = argparse.ArgumentParser()
@@ -144,9 +169,11 @@ def main() -> None:
     rows: list[Row] = []
     commands: list[str] = []
     if args.smoke:
-        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1), validation_rows(100, 1)]
+        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1), validation_rows(100, 1),
+                 drift_rows(1, smoke=True)]
     else:
-        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3), validation_rows(10_000, 3)]
+        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3), validation_rows(10_000, 3),
+                 drift_rows(3, smoke=False)]
     for part_rows, part_commands in parts:
         rows += part_rows
         commands += part_commands
