@@ -2,6 +2,7 @@
 the colour anchor. Prints JSON for bench/table.py:
 
     .venv/bin/python bench/drift.py [--reps 3] [--smoke]
+    .venv/bin/python bench/drift.py --per-link    # the per-link table under "Limits and defaults"
 
 - the last clip's end against the chain's first frame, as CIEDE2000 of the mean colours, read from each film;
 - the seam continuity at every chained join: the picture change across the join ÷ the median change between the
@@ -97,7 +98,7 @@ async def one(folder: Path, width: int, height: int, frames: int, seed: int) -> 
     start = time.process_time()
     found = grades(chains, await chain_pictures(chains, clips, lasts))
     grading_cpu = time.process_time() - start
-    filter_cpu = [await grade_cpu(clips[s], found[s]) for s in shots if found[s] is not None]
+    filter_cpu = [await grade_cpu(clips[s], grade) for s in shots if (grade := found[s]) is not None]
     result: dict[str, float] = {"anchor_cpu_per_clip_s": statistics.mean(filter_cpu) + grading_cpu / len(shots)}
     seams = [frames + k * (frames - 1) for k in range(LINKS)]
     for anchor in ("off", "root"):
@@ -119,7 +120,7 @@ async def grade_cpu(clip: Path, grade: Grade, tries: int = 3) -> float:
     costs = []
     for _ in range(tries):
         with ramp_file(plan) as commands:
-            video = graded(Input(clip)["v:0"], grade, FPS, commands)
+            video = graded(Input(clip)["v:0"], grade, (FPS, 1), commands)
             spent = []
             for args in (plain, command([Output([video], "-", {"f": "null"})], QUIET)):
                 before = _children_cpu()
@@ -127,6 +128,31 @@ async def grade_cpu(clip: Path, grade: Grade, tries: int = 3) -> float:
                 spent.append(_children_cpu() - before)
         costs.append(spent[1] - spent[0])
     return statistics.median(costs)
+
+
+PER_LINK_PROMPTS = ["orchard at dawn", "tea cup on pink set", "neon street", "beach at noon", "forest path"]
+
+
+def per_link(folder: Path, drifting: bool) -> dict[str, list[tuple[float, float]]]:
+    """For BENCHMARKS.md's table of limits: chains of 7 clips (5 s, 864x480) for each of 5 prompts, and at each link
+    the CIEDE2000 and relative sharpness of the clip's last frame against the root's first frame, from the files."""
+    model = SimConfig.drifting() if drifting else SimConfig()
+    found = {}
+    for c, prompt in enumerate(PER_LINK_PROMPTS):
+        first, root, figures = None, None, []
+        for link in range(LINKS + 1):
+            text, seed = f"{prompt} {link}", 5 + link + c
+            job = RenderJob(864, 480, 121, text, seed=seed, first_frame=first, last_frame=None, generate_audio=False,
+                            drift=clip_drift(model.drift_colour, model.drift_contrast, model.drift_blur, seed, text))
+            result = render(job, folder / f"{c}-{link}")
+            if root is None:
+                root = look(scaled(Image.fromarray(film_frames(result.video, 864, 480)[0])))
+            with Image.open(result.last_frame_png) as end:
+                delta, sharp = drifted(root, look(scaled(end)))
+            figures.append((round(delta, 2), round(sharp, 2)))
+            first = result.last_frame_png.read_bytes()
+        found[prompt] = figures
+    return found
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -139,7 +165,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="320x176, 1 s clips")
+    parser.add_argument("--per-link", action="store_true", help="BENCHMARKS.md's per-link table instead")
     args = parser.parse_args()
+    if args.per_link:
+        with tempfile.TemporaryDirectory(prefix="bench-drift-") as folder:
+            json.dump({"off": per_link(Path(folder) / "off", False), "on": per_link(Path(folder) / "on", True)},
+                      sys.stdout)
+        return
     width, height, frames = (320, 176, 25) if args.smoke else (1280, 720, 121)
     runs = []
     for rep in range(args.reps):

@@ -16,16 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
-from orchestrator.assembly.chains import ChainPictures, Chains, Frame
+from orchestrator.assembly.chains import LUMA_WEIGHTS, ChainPictures, Chains, Frame, reduced
 from orchestrator.assembly.grading import NO_LEVELS, Grade, Levels
 
 # BT.709 luma weights, and the limited-range scale of Y' (219) and of Cb, Cr (224)
-_KR, _KB = 0.2126, 0.0722
-_KG = 1 - _KR - _KB
+_KR, _KG, _KB = LUMA_WEIGHTS
 GAIN_LIMITS = (2 / 3, 1.5)  # a spread is matched within these: a flat picture must not be stretched into noise
-STATS_WIDTH = 160  # means and spreads need far fewer pixels than the picture has
 
 
 @dataclass(frozen=True)
@@ -56,10 +53,8 @@ def to_rgb(ycbcr: npt.NDArray[np.float64]) -> Frame:
 
 
 def stats(frame: Frame) -> Stats:
-    """The picture's statistics, from a copy reduced to STATS_WIDTH (box filter: the mean is unchanged)."""
-    height = max(1, round(frame.shape[0] * STATS_WIDTH / frame.shape[1]))
-    small = np.asarray(Image.fromarray(frame).resize((STATS_WIDTH, height), Image.Resampling.BOX))
-    values = to_ycbcr(small).reshape(-1, 3)
+    """The picture's statistics, from a copy reduced to STATS_WIDTH."""
+    values = to_ycbcr(reduced(frame)).reshape(-1, 3)
     mean, std = values.mean(axis=0), values.std(axis=0)
     return Stats((float(mean[0]), float(mean[1]), float(mean[2])), (float(std[0]), float(std[1]), float(std[2])))
 
@@ -72,7 +67,7 @@ def levels_toward(reference: Stats, end: Stats) -> Levels:
     offsets = [r - g * e for r, g, e in zip(reference.mean, gains, end.mean, strict=True)]
     found = Levels((round(gains[0], 4), round(gains[1], 4), round(gains[2], 4)),
                    (round(offsets[0], 3), round(offsets[1], 3), round(offsets[2], 3)))
-    return NO_LEVELS if found == Levels((1.0, 1.0, 1.0), (-0.0, -0.0, -0.0)) else found
+    return NO_LEVELS if found == NO_LEVELS else found  # no -0.0 offsets: they would print into the cache key
 
 
 def graded(frame: Frame, levels: Levels) -> Frame:
@@ -94,17 +89,34 @@ def end_levels(chains: Chains, shot: str, references: dict[str, Stats], ends: di
     return levels_toward(references[reference], ends[shot])
 
 
-def grades(chains: Chains, pictures: ChainPictures, shots: list[str] | None = None) -> dict[str, Grade | None]:
-    """Each chain member's grade (of `shots`, default every member) whose pictures are all there: None for one
-    that needs none. A member whose pictures are not all there is left out."""
+def grades(chains: Chains, pictures: ChainPictures, shots: list[str] | None = None, *, hold: bool = True
+           ) -> dict[str, Grade | None]:
+    """Each chain member's grade (of `shots`, default every member): None for one that needs none.
+
+    A grade needs pictures that may be missing: a take can end without its last frame, and early in a run a
+    parent's may not be downloaded yet. With `hold` (the films), a shot whose end cannot be worked out keeps the grade
+    it starts with to its end, so its join to its parent shows no step; without (early normalisation, which the
+    films redo when it guessed wrong), such a shot is left out."""
     references = {s: stats(f) for s, f in pictures.references.items()}
     ends = {s: stats(f) for s, f in pictures.ends.items()}
-    members = set(chains.members())
-    found: dict[str, Grade | None] = {}
-    for shot in chains.members() if shots is None else [s for s in shots if s in members]:
+    known: dict[str, Levels | None] = {}
+
+    def end_of(shot: str, depth: int = 0) -> Levels | None:
+        if shot not in known:
+            found = end_levels(chains, shot, references, ends)
+            if found is None and hold and depth <= len(chains.parents):
+                found = start_of(shot, depth + 1)
+            known[shot] = found
+        return known[shot]
+
+    def start_of(shot: str, depth: int = 0) -> Levels | None:
         parent = chains.parents.get(shot)
-        start = NO_LEVELS if parent is None else end_levels(chains, parent, references, ends)
-        end = end_levels(chains, shot, references, ends)
+        return NO_LEVELS if parent is None else end_of(parent, depth)
+
+    members = set(chains.members())
+    result: dict[str, Grade | None] = {}
+    for shot in chains.members() if shots is None else [s for s in shots if s in members]:
+        start, end = start_of(shot), end_of(shot)
         if start is not None and end is not None:
-            found[shot] = None if start.identity and end.identity else Grade(start, end)
-    return found
+            result[shot] = None if start.identity and end.identity else Grade(start, end)
+    return result

@@ -2,7 +2,8 @@
 
 A chained shot starts on its parent's last frame, so its look is held to its chain's **reference**: the first frame
 of the chain's first shot, or, where a shot of the chain ends on a keyframe (`last_frame`, an image the producer
-chose), that image, which the shots after it continue from. Each shot's own end is its last frame as the provider
+chose), that shot's last frame as the provider returned it (ending on the keyframe), which the shots after it
+continue from. Each shot's own end is its last frame as the provider
 returned it (a lossless image), so only a reference that is a clip's first frame is decoded, and only that frame.
 """
 
@@ -60,8 +61,6 @@ class Chains:
                     and len(above) <= len(self.parents):
                 above.append(parent)
                 node = parent
-                if parent in self.keyframed:
-                    break
             if above:
                 found[shot] = above[::-1]
         return found
@@ -77,6 +76,16 @@ class ChainPictures:
 
     references: dict[str, Frame]
     ends: dict[str, Frame]
+
+
+STATS_WIDTH = 160  # colour statistics need far fewer pixels than sharpness: a sixteenth of the work
+LUMA_WEIGHTS = (0.2126, 0.7152, 0.0722)  # BT.709, the clips' colour space
+
+
+def reduced(frame: Frame, width: int = STATS_WIDTH) -> Frame:
+    """A picture reduced to `width` (box filter: its mean colour is unchanged, its spread nearly so)."""
+    height = max(1, round(frame.shape[0] * width / frame.shape[1]))
+    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.BOX), dtype=np.uint8)
 
 
 def scaled(picture: Image.Image) -> Frame:
@@ -114,12 +123,13 @@ async def picture(path: Path) -> Frame:
 
 async def chain_pictures(chains: Chains, clips: dict[str, Path], last_frames: dict[str, Path],
                          shots: list[str] | None = None) -> ChainPictures:
-    """The pictures that exist for `shots` (default: every member): their references' and their own ends (a
-    parent's end too, which a chained shot starts from). Files not there yet are left out."""
+    """The pictures that exist for `shots` (default: every member): their own ends, their parents' ends (where a
+    shot's grade starts), and the references of both. Files not there yet are left out."""
     wanted = chains.members() if shots is None else shots
-    ends_of = {s for s in wanted} | {p for s in wanted if (p := chains.parents.get(s)) is not None}
-    ends_of |= {r for s in wanted if chains.reference_is_end(r := chains.reference(s))}
-    refs = sorted({chains.reference(s) for s in wanted})
+    parents = {p for s in wanted if (p := chains.parents.get(s)) is not None}
+    ends_of = set(wanted) | parents  # a shot's grade starts where its parent's ends
+    refs = sorted({chains.reference(s) for s in set(wanted) | parents})
+    ends_of |= {r for r in refs if chains.reference_is_end(r)}
     starts = [r for r in refs if not chains.reference_is_end(r) and r in clips and clips[r].is_file()]
     ends = [s for s in sorted(ends_of) if s in last_frames and last_frames[s].is_file()]
     read_starts = await run_together(first_frame(clips[r]) for r in starts)

@@ -19,14 +19,12 @@ from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from orchestrator.assembly.anchor import graded
-from orchestrator.assembly.chains import ChainPictures, Chains, Frame
+from orchestrator.assembly.chains import LUMA_WEIGHTS, ChainPictures, Chains, Frame, reduced
 from orchestrator.assembly.grading import Grade
 
-COLOUR_WIDTH = 160  # colour statistics need far fewer pixels than sharpness
-_LUMA = np.array([0.2126, 0.7152, 0.0722])  # BT.709, the clips' colour space
+_LUMA = np.array(LUMA_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -38,10 +36,16 @@ class Look:
     sharpness: float  # variance of the 4-neighbour Laplacian of luma (0..255) at LOOK_WIDTH
 
 
+# colour-science warns, on import, of optional packages it would use for features we do not (SciPy, Matplotlib).
+# A filter for those messages alone, set once: catch_warnings would swap the process's filters from the thread that
+# preloads it, and two threads doing so can leave every warning ignored.
+warnings.filterwarnings("ignore", message=r'".*" related API features are not available')
+_loading = threading.Lock()
+
+
 @cache
 def _colour() -> ModuleType:
-    with warnings.catch_warnings():  # it warns, on import, of optional packages it would use for other features
-        warnings.simplefilter("ignore")
+    with _loading:
         import colour
     return colour
 
@@ -61,9 +65,8 @@ def to_lab(rgb: npt.NDArray[np.floating] | npt.NDArray[np.uint8]) -> npt.NDArray
 
 def look(frame: Frame) -> Look:
     """The look of a frame (RGB, at LOOK_WIDTH: sharpness depends on the width). The colour is taken from the frame
-    reduced to COLOUR_WIDTH (box filter: the mean is unchanged, the spread nearly so), a sixteenth of the work."""
-    small = Image.fromarray(frame).resize((COLOUR_WIDTH, max(1, round(frame.shape[0] * COLOUR_WIDTH / frame.shape[1]))),
-                                          Image.Resampling.BOX)
+    reduced to STATS_WIDTH (`chains.reduced`)."""
+    small = reduced(frame)
     lab = to_lab(np.asarray(small)).reshape(-1, 3)
     mean, std = lab.mean(axis=0), lab.std(axis=0)
     return Look((float(mean[0]), float(mean[1]), float(mean[2])), (float(std[0]), float(std[1]), float(std[2])),
@@ -162,7 +165,7 @@ def drift_warnings(found: list[ShotDrift], anchor: str = "off") -> list[str]:
         if colour is not None:
             shown = colour.delta_e if colour.anchored_delta_e is None else colour.anchored_delta_e
             fix = ("give a shot before it a last_frame keyframe, or start a new chain" if anchor == "root" else
-                   "set assembly.color_anchor: root to grade the chain back toward its first frame in the films")
+                   f"set assembly.color_anchor: root to grade the chain back toward {root}'s picture in the films")
             lines.append(f"chain from {root}: colour drifts past the limit at {colour.shot} (link {colour.link}): "
                          f"CIEDE2000 {shown:.1f} from {root}'s picture (limit {DELTA_E_LIMIT:g}); {fix}")
         if sharp is not None:

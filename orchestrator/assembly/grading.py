@@ -43,10 +43,10 @@ class Grade:
 RAMP_TOLERANCE = 0.5  # code values: how far a frame's grade may lag its exact share of the ramp
 
 
-def ramp_commands(grade: Grade, frames: int, rate: int, target: str) -> str:
+def ramp_commands(grade: Grade, frames: int, rate: tuple[int, int], target: str) -> str:
     """ffmpeg sendcmd's commands that move the lutyuv `target` (`lutyuv@NAME`) along the ramp: frame k of `frames`
-    (on a 1/rate clock) is graded within RAMP_TOLERANCE of k/(frames-1) of the way from `grade.start` to
-    `grade.end`, and the last frame exactly at `grade.end`.
+    (at k / rate seconds, `rate` a fraction) is graded within RAMP_TOLERANCE of k/(frames-1) of the way from
+    `grade.start` to `grade.end`, and the last frame exactly at `grade.end`.
 
     A channel's table is set anew only when its share has moved by the tolerance: each setting makes lutyuv rebuild
     its tables (about 5 ms at 720p, measured), which on every frame would cost seconds a clip. A command is sent
@@ -63,7 +63,7 @@ def ramp_commands(grade: Grade, frames: int, rate: int, target: str) -> str:
         for c in due:
             sent[c] = now[c]
         sets = ", ".join(f"{target} {'yuv'[c]} '{exact.expression(c)}'" for c in due)
-        lines.append(f"{(k - 0.5) / rate:.6f} {sets};")
+        lines.append(f"{(k - 0.5) * rate[1] / rate[0]:.6f} {sets};")
     return "".join(line + "\n" for line in lines)
 
 

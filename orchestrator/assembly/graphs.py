@@ -43,7 +43,7 @@ class NormalizePlan:
     fit: str = "pad"  # a clip of another shape: pad (letterbox) or crop (fill the frame, cut the excess)
     grade: Grade | None = None  # the colour anchor's grade, ramped over the source clip's frames
     source_frames: int = 0  # the source clip's frames, over which the grade ramps
-    source_rate: int = FPS  # and its frame rate (whole frames a second)
+    source_rate: tuple[int, int] = (FPS, 1)  # and its frame rate, as a fraction (24000/1001: (24000, 1001))
 
     @property
     def seconds(self) -> float:
@@ -91,11 +91,14 @@ def normalized(video: Stream, audio: Stream, plan: NormalizePlan, commands: Path
             for v, a, (start, end) in zip(videos, audios, pieces, strict=True)]
 
 
-def graded(video: Stream, grade: Grade, rate: int, commands: Path | None) -> Stream:
+def graded(video: Stream, grade: Grade, rate: tuple[int, int], commands: Path | None) -> Stream:
     """The clip with its grade: a lookup table on Y', Cb and Cr, set to `grade.start` on frame 0 and, when the
-    grade ramps, set anew for every frame after it by the `commands` file (`grading.ramp_commands`), so each frame
-    gets its own straight-line share of the ramp, rounded once: a table a frame costs next to nothing."""
-    video = video.filter("settb", f"1/{rate}").filter("setpts", "N")  # frame k at k/rate, where its command is
+    grade ramps, set anew along the clip by the `commands` file (`grading.ramp_commands`), so each frame gets its
+    share of the ramp: a table a frame costs next to nothing, where mixing two graded copies costs a second a clip.
+    The clip is put in 8-bit 4:2:0 first: the table's code values are those (a 10-bit clip would get a quarter of
+    the offsets)."""
+    # Frame k at exactly k / rate (the clip's own rate, as a fraction), where its command is timed.
+    video = video.filter("settb", f"{rate[1]}/{rate[0]}").filter("setpts", "N").filter("format", "yuv420p")
     if commands is not None:
         video = video.filter("sendcmd", f=str(commands))
     start = grade.start

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from orchestrator.assembly.cache import cached, file_sha256
@@ -76,7 +77,7 @@ def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_fra
     edge = edge_frames if frames >= 2 * edge_frames + 1 else 0
     return NormalizePlan(width=width, height=height, skip_frames=skip, frames=frames, has_audio=info.has_audio,
                          skip_samples=round(skip * AUDIO_RATE / fps), edge_frames=edge, fit=fit, grade=grade,
-                         source_frames=info.frames if grade else 0, source_rate=round(fps) if grade else FPS)
+                         source_frames=info.frames if grade else 0, source_rate=_rate(fps) if grade else (FPS, 1))
 
 
 async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache_dir: Path,
@@ -111,10 +112,17 @@ async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache
     return Intermediate(dests[0], plan.frames, info, reused=reused)
 
 
+def _rate(fps: float) -> tuple[int, int]:
+    """A frame rate as the fraction it stands for (23.976... is 24000/1001)."""
+    exact = Fraction(fps).limit_denominator(1001)
+    return exact.numerator, exact.denominator
+
+
 @contextmanager
 def ramp_file(plan: NormalizePlan) -> Iterator[Path | None]:
     """The commands file of a ramped grade, for as long as ffmpeg reads it; None for no ramp. It lives in the
-    system's temporary folder, whose path a filter argument can hold as it is (a run folder's might need escaping)."""
+    system's temporary folder rather than the run's: a filter argument is refused if it would need escaping (as a
+    path holding `:` or `'` would), and a run folder is the user's choice."""
     grade = plan.grade
     if grade is None or grade.start == grade.end:
         yield None

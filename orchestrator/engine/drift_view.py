@@ -59,7 +59,7 @@ def drift_view(report: dict[str, Any]) -> DriftView | None:
         chains = section.get("chains") or _chains_of(list(shots.values()))
         views = [_chain(c, shots, limits, anchored) for c in chains]
         words = None if limits is None else (
-            f"colour: ΔE2000 above {float(limits['delta_e']):.1f} from the chain's first frame; sharpness: below "
+            f"colour: ΔE2000 above {float(limits['delta_e']):.1f} from the chain's reference picture; sharpness: below "
             f"{float(limits['sharpness']):.2f} of it")
     except (KeyError, TypeError, ValueError):
         return None
@@ -84,8 +84,7 @@ def _chain(chain: dict[str, Any], shots: dict[str, dict[str, Any]], limits: dict
     sharpness = float(chain.get("sharpness", min((float(s["sharpness"]) for s in found), default=1.0)))
     links = int(chain.get("links", max((v.link for v in views), default=0)))
     over = None if limits is None or chain.get("over") is None else [str(o) for o in chain["over"]]
-    advice = [] if not over or limits is None else _advice(root, views, over, anchored, chain.get("anchored_delta_e"),
-                                                           float(limits["delta_e"]))
+    advice = [] if not over or limits is None else _advice(root, views, over, anchored, chain.get("anchored_delta_e"))
     return ChainView(root=root, shots=views, links=links, delta_e=f"{delta_e:.2f}", sharpness=f"{sharpness:.3f}",
                      verdict=None if over is None else f"over: {', '.join(over)}" if over else "within limits",
                      over=over or [], advice=advice)
@@ -97,19 +96,16 @@ def _drift_shot(shot: dict[str, Any]) -> DriftShotView:
                          over=[str(o) for o in shot.get("over") or []])
 
 
-def _advice(root: str, shots: list[DriftShotView], over: list[str], anchored: bool, graded: Any,
-            limit: float) -> list[str]:
+def _advice(root: str, shots: list[DriftShotView], over: list[str], anchored: bool, graded: Any) -> list[str]:
     """What would bring the chain back, per figure over: the colour anchor grades colour back in the films; no
     grade restores detail, so for sharpness only a fresh start does (a keyframe, or a new root)."""
     lines = []
     if "colour" in over:
         where = _first_over(shots, "colour")
+        # With the anchor on, report.json judges the graded figure: a chain over on colour is over after the grade.
         if not anchored:
             lines.append(f"colour{where}: assembly.color_anchor: root would grade the chain's clips back toward "
                          f"{root}'s colour in the films")
-        elif graded is not None and float(graded) <= limit:
-            lines.append(f"colour{where}: the films grade it back toward {root}'s colour (assembly.color_anchor: "
-                         f"root): ΔE2000 {float(graded):.2f} after the grade")
         else:
             lines.append(f"colour{where}: still ΔE2000 {_figure(graded)} after the colour anchor's grade; a "
                          "last_frame keyframe on a shot before it, or a new root, restarts the chain on its look")

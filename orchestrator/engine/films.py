@@ -105,15 +105,15 @@ def output_entries(checked: CheckedStoryboard, name: str, clips: dict[str, Path]
             for shot, chained in zip(ids, chained_flags(checked, name), strict=True)]
 
 
-async def anchor_grades(checked: CheckedStoryboard, clips: dict[str, Path], shots: list[str] | None = None
-                        ) -> dict[str, Grade | None] | None:
-    """The colour anchor's grades of `shots` (default: every chained shot) whose pictures are all there (None: no
-    grade needed); None when the anchor is off."""
+async def anchor_grades(checked: CheckedStoryboard, clips: dict[str, Path], shots: list[str] | None = None, *,
+                        hold: bool = True) -> dict[str, Grade | None] | None:
+    """The colour anchor's grades of `shots` (default: every chained shot; None: no grade needed), see
+    `anchor.grades` for `hold`; None when the anchor is off."""
     if checked.storyboard.assembly.color_anchor != "root":
         return None
     chains = shot_chains(checked)
     pictures = await chain_pictures(chains, clips, frames_of(clips), shots)
-    return grades(chains, pictures, shots)
+    return grades(chains, pictures, shots, hold=hold)
 
 
 def frames_of(clips: dict[str, Path]) -> dict[str, Path]:
@@ -145,6 +145,10 @@ class FilmMaker:
         if shot_chains(self.checked).lineage():
             preload()  # the drift figures' colour science, off the path from the last clip to the films
 
+    def clip_known(self, shot: str, clip: Path) -> None:
+        """A clip already made (reused this run): its pictures serve the colour anchor's grades of later clips."""
+        self._clips[shot] = clip
+
     def clip_ready(self, shot: str, clip: Path) -> None:
         """Start normalising a just-downloaded clip for every film it appears in, and then any crossfade its film
         can now make (failures surface later, when the film is made from the same clip)."""
@@ -161,7 +165,7 @@ class FilmMaker:
         edges = crossfade_edges(settings.transition, settings.crossfade_seconds)
         shot = self.checked.outputs[name][index]
         grade = None
-        if (found := await anchor_grades(self.checked, self._clips, [shot])) is not None:
+        if (found := await anchor_grades(self.checked, self._clips, [shot], hold=False)) is not None:
             if shot in shot_chains(self.checked).members() and shot not in found:
                 return  # a picture its grade needs is not here yet: the film normalises it when it is made
             grade = found.get(shot)

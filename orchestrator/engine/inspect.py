@@ -220,7 +220,9 @@ async def reassemble(run_dir: RunDir, outputs: tuple[str, ...]) -> dict[str, Pat
             if missing:
                 raise ConfigError(f"{run_dir.root}: {', '.join(d.shot for d in missing)} not finished or changed "
                                   f"since the run ({missing[0].reason}); run `orchestrator run {source}` first")
-            clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots if d.shot in needed}
+            # Every finished clip, not only the films': a chain's grade (the colour anchor) reads its reference's.
+            clips = {d.shot: run_dir.clip(d.shot, d.key or "") for d in prepared.decisions.shots
+                     if d.shot in needed or (d.action is Action.REUSE and d.key)}
             subset = replace(checked, outputs={o: checked.outputs[o] for o in wanted})
             maker = FilmMaker(subset, run_dir, journal, output_sizes(subset, prepared.plan),
                               output_settings(subset))

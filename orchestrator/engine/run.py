@@ -319,7 +319,9 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 if failure is not None and ctx.stopped is None:  # nothing more is created: it could not be kept
                     ctx.stopped = f"the run directory cannot be written ({failure.reason})"
                 raise
-            if not outcome.reused and options.assemble:
+            if outcome.reused:
+                maker.clip_known(shot, outcome.clip)
+            elif options.assemble:
                 maker.clip_ready(shot, outcome.clip)
             return outcome
 

@@ -92,7 +92,7 @@ class SimConfig(BaseModel):
     @classmethod
     def drifting(cls, **overrides: Any) -> SimConfig:
         """The drift model on, "a touch" a link: about 1.3 CIEDE2000 a clip at 864x480, so a chain's colour passes
-        the report's limit (5) after 3-5 links, and its sharpness falls to about 0.7 of its root's in 6."""
+        the report's limit (5) at link 3-5, and its sharpness falls to about half its root's by link 6."""
         return cls(**{"drift_colour": 0.025, "drift_contrast": 0.015, "drift_blur": 0.25, **overrides})
 
     def run_time(self, resolution: str, seconds: float, fraction: float) -> float:

@@ -42,6 +42,7 @@ FPS = 24
 AUDIO_RATE = 48_000
 FADE_FRAMES = 12  # length of the cross-fade onto a requested last frame
 SHIFT_PIXELS = 3  # how far a clip's last frame lies from its first (see Motion.shift)
+GRAIN_SHARE = 0.02  # of a last frame's pixels, a code value lighter or darker: each take's own (see _last)
 SUPERSAMPLE = 2  # moving frames are sampled from the first frame enlarged this many times (see _moved)
 PROMPT_CHARS = 120  # how much of the prompt is drawn on the frames
 X264_THREADS = 2  # pinned: x264's output depends on its thread count
@@ -182,8 +183,8 @@ def _frames(job: RenderJob, scene: Scene) -> Iterator[Image.Image]:
         if scene.last is not None and index == final:
             yield scene.last  # exactly the requested image: no text, no resampling
             continue
-        frame = _shifted(scene.base, scene.motion.shift) if index == final else _moved(scene.fine, scene.motion,
-                                                                                         index / final)
+        frame = _last(scene.base, scene.motion.shift, job) if index == final else _moved(scene.fine, scene.motion,
+                                                                                           index / final)
         if (notes := scene.annotations) is not None:
             frame.paste(notes.caption, (0, 0), notes.caption)
             _draw_counter(frame, notes.font, notes.counter, _counter_label(job, index + 1))
@@ -257,13 +258,22 @@ def _moved(fine: Image.Image, motion: Motion, progress: float) -> Image.Image:
     return fine.resize((width, height), Image.Resampling.NEAREST, box=box)
 
 
-def _shifted(base: Image.Image, shift: tuple[int, int]) -> Image.Image:
-    """The base moved by whole pixels, its edge pixels repeated into the gap: no resampling, so no softening."""
+def _last(base: Image.Image, shift: tuple[int, int], job: RenderJob) -> Image.Image:
+    """The clip's last frame: the base moved by whole pixels, its edge pixels repeated into the gap (no resampling,
+    so no softening), with a grain of its own: one pixel in GRAIN_SHARE a code value lighter or darker, drawn from
+    seed and prompt. A few whole-pixel moves are all there are, so without the grain a take made again with another
+    seed could end on the very frame the last take did, and its children would count as unchanged; the provider's
+    last frames differ from take to take. The grain's mean is nothing and its detail a thousandth of a picture's."""
     pixels = np.asarray(base)
     dx, dy = shift
     padded = np.pad(pixels, ((abs(dy), abs(dy)), (abs(dx), abs(dx)), (0, 0)), mode="edge")
     top, left = abs(dy) + dy, abs(dx) + dx
-    return Image.fromarray(np.ascontiguousarray(padded[top:top + pixels.shape[0], left:left + pixels.shape[1]]))
+    moved = padded[top:top + pixels.shape[0], left:left + pixels.shape[1]].astype(np.int16)
+    digest = hashlib.sha256(f"grain\0{job.seed}\0{job.prompt}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    grain = (rng.random(pixels.shape[:2]) < GRAIN_SHARE) * rng.choice(np.array([-1, 1], dtype=np.int16),
+                                                                         pixels.shape[:2])
+    return Image.fromarray(np.clip(moved + grain[..., None], 0, 255).astype(np.uint8))
 
 
 # --- overlays ---------------------------------------------------------------------------------------------------

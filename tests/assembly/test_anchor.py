@@ -20,6 +20,7 @@ from orchestrator.assembly.chains import ChainPictures, Chains, chain_pictures, 
 from orchestrator.assembly.drift import DELTA_E_LIMIT, drifted, look
 from orchestrator.assembly.films import assemble_films
 from orchestrator.assembly.grading import NO_LEVELS, RAMP_TOLERANCE, Grade, Levels, ramp_commands
+from orchestrator.assembly.normalize import normalize
 from orchestrator.assembly.pipeline import AssemblySettings, OutputClip
 from orchestrator.binaries import bundled_ffmpeg
 from orchestrator.simulator.drift import clip_drift
@@ -67,8 +68,11 @@ def test_a_childs_grade_starts_where_its_parents_ends_and_a_keyframe_ramps_it_ou
     assert c.end == NO_LEVELS and d.start == NO_LEVELS  # the keyframe is the picture d is held to
     assert d.end == levels_toward(stats(ends["c"]), stats(ends["d"]))
     assert chains.lineage() == {"b": ["a"], "d": ["c"]}  # c ends on the producer's image: no drift to measure
-    missing = grades(chains, ChainPictures({"a": base}, {"a": ends["a"]}), ["a", "b", "e"])
-    assert list(missing) == ["a"]  # b's end is not there yet: left out, not guessed
+    partial = ChainPictures({"a": base}, {"a": ends["a"]})  # b's last frame is missing
+    assert list(grades(chains, partial, ["a", "b", "e"], hold=False)) == ["a"]  # early: left out, not guessed
+    held = grades(chains, partial)  # the films: b keeps the grade it starts with, so its join shows no step
+    a_end = levels_toward(stats(base), stats(ends["a"]))
+    assert held["b"] == Grade(a_end, a_end) and held["c"] == Grade(a_end, NO_LEVELS)
 
 
 def _applied(commands: str, start: Levels, frames: int, rate: int) -> list[list[tuple[float, float]]]:
@@ -90,7 +94,7 @@ def _applied(commands: str, start: Levels, frames: int, rate: int) -> list[list[
 
 def test_the_ramp_grades_every_frame_near_its_share_and_the_last_exactly() -> None:
     grade = Grade(Levels((1.0, 0.9, 1.1), (0.0, 8.0, -6.0)), Levels((1.05, 1.0, 1.0), (-3.0, 20.0, -20.0)))
-    commands = ramp_commands(grade, 121, 24, "lutyuv@anchor")
+    commands = ramp_commands(grade, 121, (24, 1), "lutyuv@anchor")
     applied = _applied(commands, grade.start, 121, 24)
     for k, levels in enumerate(applied):
         exact = grade.start.toward(grade.end, k / 120)
@@ -150,3 +154,46 @@ def test_a_drifting_chain_is_held_to_its_first_frame_without_a_step(tmp_path: Pa
     seams = [FRAMES + k * (FRAMES - 1) for k in range(4)]
     steps = seam_steps(anchored, seams), seam_steps(plain, seams)
     assert all(s <= 2.0 for s in steps[0] + steps[1]), steps
+
+
+def _clip(path: Path, source: str, rate: str, frames: int) -> Path:
+    subprocess.run([bundled_ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}:rate={rate}:duration=9",
+                    "-frames:v", str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    str(path)], check=True)
+    return path
+
+
+def _planes(path: Path, width: int, height: int) -> np.ndarray:
+    raw = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                          "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, width * height * 3 // 2)
+
+
+def test_ffmpeg_grades_each_frame_with_its_share_of_the_ramp(tmp_path: Path) -> None:
+    """Decoded from the intermediate ffmpeg wrote: frame k's chroma moved k/24 of the way, the last one all of it."""
+    clip = _clip(tmp_path / "grey.mp4", "color=c=0x646464:size=64x48", "24", 25)
+    grade = Grade(NO_LEVELS, Levels((1.0, 1.0, 1.0), (0.0, 12.0, -12.0)))
+    plain, ramped = (_planes(asyncio.run(normalize(clip, 64, 48, False, tmp_path / "cache", grade=g)).path, 64, 48)
+                     for g in (None, grade))
+    assert len(plain) == len(ramped) == 25
+    luma, u, v = slice(0, 64 * 48), slice(64 * 48, 64 * 48 * 5 // 4), slice(64 * 48 * 5 // 4, None)
+    for k in range(25):
+        assert ramped[k, luma].astype(int).mean() == pytest.approx(plain[k, luma].astype(int).mean(), abs=0.01)
+        for plane, sign in ((u, 1), (v, -1)):
+            moved = ramped[k, plane].astype(int).mean() - plain[k, plane].astype(int).mean()
+            assert moved == pytest.approx(sign * 12 * k / 24, abs=RAMP_TOLERANCE + 0.5), (k, moved)
+    assert ramped[24, u].astype(int).mean() - plain[24, u].astype(int).mean() == pytest.approx(12, abs=0.01)
+
+
+@pytest.mark.parametrize(("rate", "frames"), [("24000/1001", 49), ("25/2", 25)])
+def test_a_graded_clip_at_another_rate_keeps_its_frames_and_their_times(tmp_path: Path, rate: str, frames: int
+                                                                      ) -> None:
+    clip = _clip(tmp_path / "moving.mp4", "testsrc2=size=160x96", rate, frames)
+    grade = Grade(NO_LEVELS, Levels((1.0, 1.0, 1.0), (0.0, 10.0, -10.0)))  # chroma only: luma must stay as it was
+    made = [asyncio.run(normalize(clip, 160, 96, True, tmp_path / "cache", grade=g)) for g in (None, grade)]
+    assert made[0].frames == made[1].frames
+    plain, graded_planes = (_planes(m.path, 160, 96) for m in made)
+    assert len(plain) == len(graded_planes) == made[0].frames  # the intermediate holds what it says
+    luma = slice(0, 160 * 96)
+    differences = np.abs(plain[:, luma].astype(int) - graded_planes[:, luma]).mean(axis=1)
+    assert differences.max() < 1.0, differences  # the same source frame at every output frame

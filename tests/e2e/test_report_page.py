@@ -138,11 +138,13 @@ def test_the_page_opens_from_disk_in_headless_chromium(ark: SimulatorServer, tmp
 # does not have: the section does not look for them), their pages written again by `orchestrator report` and all read
 # in one Chromium: a run and a browser per test would cost seconds each.
 LIMITS = {"delta_e": 5.0, "sharpness": 0.5}
-LIMITS_TEXT = "colour: ΔE2000 above 5.0 from the chain's first frame; sharpness: below 0.50 of it"
+LIMITS_TEXT = "colour: ΔE2000 above 5.0 from the chain's reference picture; sharpness: below 0.50 of it"
 LOOK = {"lab_mean": [52.1, 3.4, 9.8], "lab_std": [18.2, 6.1, 7.7], "sharpness": 123.4}
-# shot, root, link, delta_e, sharpness, anchored_delta_e, over; listed out of link order (the page orders them)
-FIGURES = [("d", "a", 3, 7.9, 0.41, 1.46, ["colour", "sharpness"]), ("f", "e", 1, 1.2, 0.97, 0.5, []),
-           ("b", "a", 1, 2.31, 0.912, 0.8, []), ("c", "a", 2, 5.46, 0.655, 1.1, ["colour"])]
+# shot, root, link, delta_e, sharpness, anchored_delta_e, over (anchor off), over (anchor root: colour judged on the
+# graded figure, as drift.py does); listed out of link order (the page orders them)
+FIGURES = [("d", "a", 3, 7.9, 0.41, 6.2, ["colour", "sharpness"], ["colour", "sharpness"]),
+           ("f", "e", 1, 1.2, 0.97, 0.5, [], []), ("b", "a", 1, 2.31, 0.912, 0.8, [], []),
+           ("c", "a", 2, 5.46, 0.655, 1.1, ["colour"], [])]
 # What Chromium's DOM holds of the section: the heading, its text, and per chain its title, classes, verdict badge,
 # advice lines, column heads, link rows and the cells marked over.
 READ_DRIFT = """() => ({
@@ -163,17 +165,18 @@ READ_DRIFT = """() => ({
 
 
 def drift_shot(shot: str, root: str, link: int, delta_e: float, sharpness: float, anchored: float,
-               over: list[str], anchor: str) -> dict[str, Any]:
+               over: list[str], graded_over: list[str], anchor: str) -> dict[str, Any]:
     """One shot of report.json's drift section, as the producer writes it."""
     return {"shot": shot, "root": root, "link": link, "delta_e": delta_e, "sharpness": sharpness,
-            "anchored_delta_e": anchored if anchor == "root" else None, "over": over, "start": LOOK, "end": LOOK}
+            "anchored_delta_e": anchored if anchor == "root" else None,
+            "over": graded_over if anchor == "root" else over, "start": LOOK, "end": LOOK}
 
 
 def drift_section(anchor: str) -> dict[str, Any]:
     """A drift section of today's format: chain a over on colour and sharpness, chain e within limits."""
     return {"limits": LIMITS, "anchor": anchor, "shots": [drift_shot(*f, anchor=anchor) for f in FIGURES],
             "chains": [{"root": "a", "shots": ["b", "c", "d"], "links": 3, "delta_e": 7.9, "sharpness": 0.41,
-                        "anchored_delta_e": 1.46 if anchor == "root" else None, "over": ["colour", "sharpness"]},
+                        "anchored_delta_e": 6.2 if anchor == "root" else None, "over": ["colour", "sharpness"]},
                        {"root": "e", "shots": ["f"], "links": 1, "delta_e": 1.2, "sharpness": 0.97,
                         "anchored_delta_e": 0.5 if anchor == "root" else None, "over": []}]}
 
@@ -269,11 +272,13 @@ def test_drift_section_shows_the_figure_after_the_colour_anchor(drift_pages: dic
     over, within = found["chains"]
     assert over["head"] == within["head"] == ["link", "shot", "ΔE2000", "after the grade", "sharpness"]
     assert over["rows"] == [["1", "b", "2.31", "0.80", "0.912"], ["2", "c", "5.46", "1.10", "0.655"],
-                            ["3", "d", "7.90", "1.46", "0.410"]]
+                            ["3", "d", "7.90", "6.20", "0.410"]]
     assert within["rows"] == [["1", "f", "1.20", "0.50", "0.970"]]
     assert (over["verdict"], within["verdict"]) == ("over: colour, sharpness", "within limits")
-    assert over["advice"][0] == ("colour from c (link 2) on: the films grade it back toward a's colour "
-                                 "(assembly.color_anchor: root): ΔE2000 1.46 after the grade")
+    assert over["over"] == ["6.20", "0.410"]  # the graded figure is the one judged: c is within after the grade
+    assert over["advice"][0] == ("colour from d (link 3) on: still ΔE2000 6.20 after the colour anchor's grade; a "
+                                 "last_frame keyframe on a shot before it, or a new root, restarts the chain on its "
+                                 "look")
 
 
 @needs_chromium

@@ -234,13 +234,16 @@ def test_frames_carry_no_text_unless_annotate_asks() -> None:
     final = len(clean) - 1
     for index, frame in enumerate(clean[1:final], start=1):  # nothing but the motion: no caption, no counter
         assert np.array_equal(frame, np.asarray(_moved(scene.fine, scene.motion, index / final)))
-    # The motion ends on the opening framing moved by whole pixels: the last frame is the first, shifted, unsoftened.
+    # The motion ends on the opening framing moved by whole pixels: the last frame is the first, shifted, unsoftened,
+    # but for a grain of single code values on about 2 % of its pixels.
     dx, dy = scene.motion.shift
     assert max(abs(dx), abs(dy)) >= 2
-    base = np.asarray(scene.base)
+    base = np.asarray(scene.base).astype(int)
     inner = (slice(3, HEIGHT - 3), slice(3, WIDTH - 3))
-    assert np.array_equal(clean[final][inner], base[3 + dy:HEIGHT - 3 + dy, 3 + dx:WIDTH - 3 + dx])
-    assert not np.array_equal(clean[final], base)
+    grain = clean[final][inner].astype(int) - base[3 + dy:HEIGHT - 3 + dy, 3 + dx:WIDTH - 3 + dx]
+    assert np.abs(grain).max() <= 1 and 0.01 < (grain != 0).any(axis=-1).mean() < 0.03
+    assert not np.array_equal(clean[final], np.asarray(scene.base))
+
     annotated = dataclasses.replace(plain, annotate=True)
     noted = drawn(annotated)
     notes = _annotations(annotated)
@@ -253,6 +256,21 @@ def test_frames_carry_no_text_unless_annotate_asks() -> None:
         differs = (with_text != without).any(axis=-1)
         assert differs[: notes.caption.height].any() and differs[top: top + band.height].any()
         assert not differs[outside].any(), "annotations only touch the caption and counter bands"
+
+
+def test_takes_with_another_seed_end_on_other_frames_even_when_their_moves_agree() -> None:
+    """A reroll must hand its children a frame of its own, or they would count as unchanged and never be made."""
+    picture = BytesIO()
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)).save(picture, "PNG")
+    opening = picture.getvalue()  # both takes start on this frame, as a reroll of a chained shot does
+    by_shift: dict[tuple[int, int], int] = {}
+    for seed in range(200):
+        shift = _scene(job(frames=2, seed=seed, first_frame=opening)).motion.shift
+        if shift in by_shift:
+            break
+        by_shift[shift] = seed
+    first, second = (drawn(job(frames=2, seed=s, first_frame=opening))[-1] for s in (by_shift[shift], seed))
+    assert np.abs(first.astype(int) - second).max() == 2  # the same move: only the grain tells them apart
 
 
 def test_first_frame_job_starts_on_the_given_image_exactly() -> None:
