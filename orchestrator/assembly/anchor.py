@@ -3,7 +3,8 @@ picture in the films, never in what is sent to the provider (the handed-on frame
 
 The grade is a gain and an offset per channel of the clips' own Y'CbCr (BT.709, limited range), which bring the
 mean and spread of a clip's last frame to those of its reference, like a colourist's match of two shots: it undoes a
-shift of colour balance and of contrast, not a change of content. It ramps along each clip, from the grade of its
+shift of colour balance and of contrast, and cannot tell one from a change the prompts asked for (so it is off by
+default). It ramps along each clip, from the grade of its
 parent's last frame on its first frame (the same picture, so a chained join shows no step) to its own on its last.
 A shot that ends on a keyframe ramps back to no grade, since the keyframe is the picture its children are held to.
 Correcting colour toward the first chunk, rather than each chunk toward the one before, is what practitioners report

@@ -7,6 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.engine.films import FilmMaker, output_settings, output_sizes
 from orchestrator.engine.journal import Journal
@@ -86,6 +88,7 @@ def _anchored_chain(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
     return board, clips
 
 
+@pytest.mark.long  # two film sets of rendered clips, ~10 s: in make test-matrix (CI runs it)
 def test_with_the_anchor_each_clip_is_graded_as_it_arrives_also_after_a_resume(tmp_path: Path) -> None:
     board, clips = _anchored_chain(tmp_path)
     checked = check_file(board)
