@@ -52,7 +52,8 @@ class Chains:
         return [s for s, p in self.parents.items() if p is not None or s in children]
 
     def lineage(self) -> dict[str, list[str]]:
-        """Each shot held to another's picture: the shots from its reference down to its parent."""
+        """Each shot held to another's picture: the shots from its reference down to its parent (counted as the
+        depth guard counts links, `storyboard.chains.chain_links`)."""
         found: dict[str, list[str]] = {}
         for shot in self.parents:
             above: list[str] = []
