@@ -3,8 +3,8 @@
 A chained shot starts on its parent's last frame, so its look is held to its chain's **reference**: the first frame
 of the chain's first shot, or, where a shot of the chain ends on a keyframe (`last_frame`, an image the producer
 chose), that shot's last frame as the provider returned it (ending on the keyframe), which the shots after it
-continue from. Each shot's own end is its last frame as the provider
-returned it (a lossless image), so only a reference that is a clip's first frame is decoded, and only that frame.
+continue from. Each shot's own end is its last frame as the provider returned it (a lossless image), so only a
+reference that is a clip's first frame is decoded, and only that frame.
 """
 
 from __future__ import annotations

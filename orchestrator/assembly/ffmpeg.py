@@ -93,7 +93,7 @@ def normalize_args(src: Path, dests: list[Path], plan: NormalizePlan, commands: 
     """One clip to an intermediate: trim, 24 fps, fit + pad to the output size, SAR 1, PCM stereo 48 kHz; written to
     one file per piece of `plan.pieces` (as many `dests`). A graded clip whose grade ramps needs its `commands`
     file (`grading.ramp_commands`)."""
-    if plan.grade is not None and plan.grade.start != plan.grade.end and commands is None:
+    if plan.grade is not None and plan.grade.ramps and commands is None:
         raise ValueError("a ramped grade needs its commands file")
     if len(dests) != len(plan.pieces):
         raise ValueError(f"{len(plan.pieces)} piece(s) to write, {len(dests)} file(s) given")

@@ -39,6 +39,11 @@ class Grade:
     start: Levels
     end: Levels
 
+    @property
+    def ramps(self) -> bool:
+        """Whether the grade changes along the clip (then ffmpeg needs its ramp's commands)."""
+        return self.start != self.end
+
 
 RAMP_TOLERANCE = 0.5  # code values: how far a frame's grade may lag its exact share of the ramp
 

@@ -124,7 +124,7 @@ def ramp_file(plan: NormalizePlan) -> Iterator[Path | None]:
     system's temporary folder rather than the run's: a filter argument is refused if it would need escaping (as a
     path holding `:` or `'` would), and a run folder is the user's choice."""
     grade = plan.grade
-    if grade is None or grade.start == grade.end:
+    if grade is None or not grade.ramps:
         yield None
         return
     handle, name = tempfile.mkstemp(prefix="orchestrator-grade-", suffix=".txt")

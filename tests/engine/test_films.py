@@ -93,34 +93,25 @@ def test_with_the_anchor_each_clip_is_graded_as_it_arrives_also_after_a_resume(t
     board, clips = _anchored_chain(tmp_path)
     checked = check_file(board)
 
-    def maker(folder: str) -> FilmMaker:
+    async def early(folder: str, reused: str, generated: str) -> list[bool]:
+        """A run in `folder` that reuses the clips of `reused` (made by an earlier run) and generates the others:
+        which of the film's intermediates it found already made."""
         run_dir = RunDir(tmp_path / folder)
         run_dir.root.mkdir(parents=True)
-        return FilmMaker(checked, run_dir, Journal(run_dir.journal), output_sizes(checked, make_plan(checked)),
-                         output_settings(checked))
-
-    async def fresh() -> list[bool]:
         with ffmpeg_slots():
-            early = maker("fresh")
-            for shot in "akc":
-                early.clip_ready(shot, clips[shot])
-                await early.settle()
-            made = await early.make(clips)
-        assert made is not None
-        return [part.reused for part in made.films["main"].parts]
-
-    async def resumed() -> list[bool]:  # a was made by an earlier run: this one reuses it and generates k and c
-        with ffmpeg_slots():
-            later = maker("resumed")
-            later.clip_known("a", clips["a"])
-            for shot in "kc":
-                later.clip_ready(shot, clips[shot])
-                await later.settle()
-            made = await later.make(clips)
+            maker = FilmMaker(checked, run_dir, Journal(run_dir.journal), output_sizes(checked, make_plan(checked)),
+                              output_settings(checked))
+            for shot in reused:
+                maker.clip_known(shot, clips[shot])
+            for shot in generated:
+                maker.clip_ready(shot, clips[shot])
+                await maker.settle()
+            made = await maker.make(clips)
         assert made is not None
         return [part.reused for part in made.films["main"].parts]
 
     # Every intermediate the film used was made as its clip arrived, with the grade the film wanted: the keyframed
     # shot too (its grade starts at its parent's end, so it needs its parent's reference).
-    assert asyncio.run(fresh()) == [True, True, True]
-    assert asyncio.run(resumed()) == [False, True, True]  # a's is made with the film: it was never "ready" here
+    assert asyncio.run(early("fresh", "", "akc")) == [True, True, True]
+    # a was made by an earlier run: its intermediate is made with the film (it was never "ready" here)
+    assert asyncio.run(early("resumed", "a", "kc")) == [False, True, True]
