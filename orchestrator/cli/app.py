@@ -29,7 +29,7 @@ from orchestrator.storyboard.diagnostics import printable
 from orchestrator.storyboard.schema import json_schema
 from orchestrator.storyboard.validate import check_file
 
-from . import animatic, catalog, doctor, editorial, render, review, runs
+from . import animatic, batch, catalog, doctor, editorial, render, review, runs
 
 app = typer.Typer(
     name="orchestrator", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -77,7 +77,7 @@ def validate(
 @app.command()
 def plan(
     ctx: typer.Context,
-    file: FileArg,
+    files: runs.FilesArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
     budget: runs.BudgetOpt = None,
     budget_total: runs.BudgetTotalOpt = None,
@@ -93,8 +93,19 @@ def plan(
     region: runs.RegionOpt = None,
 ) -> None:
     """Show what a run would do and cost, shot by shot, in the region's currency (with the run directory's
-    journal: reuse, resume or generate, and why). Exit 3 when what it would generate is over the budget."""
+    journal: reuse, resume or generate, and why); several storyboards (or a folder): each, then the total. Exit 3
+    when what it would generate is over the budget."""
     settings = _settings(ctx)
+    if len(files) > 1 or files[0].is_dir():
+        batch.refuse_shot_flags({"--reroll": reroll or (), "--drop-reroll": drop_reroll or (), "--pick": pick or (),
+                                 "--takes": takes or ()})
+        storyboards = batch.check_all(batch.storyboard_files(files), runs.region_of(ctx, region))
+        options = RunOptions(out=out or settings.out, budget=budget, budget_total=budget_total,
+                             prices=load_prices(prices or settings.prices, storyboards[0].region.region),
+                             exif=settings.exif_orientation == "apply")
+        batch.plan_all(storyboards, options, as_json, budget is not None, budget_total is not None)
+        return
+    file = files[0]
     checked = check_file(file, str(file), region=runs.region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
     options = RunOptions(out=out or settings.out, budget=budget, budget_total=budget_total,

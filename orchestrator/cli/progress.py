@@ -37,8 +37,9 @@ def json_lines(stream: IO[str] | None = None) -> Any:
     return watch
 
 
-def plain_lines(stream: IO[str] | None = None) -> Any:
-    """A watcher printing one short line per shot event (for logs and pipes)."""
+def plain_lines(stream: IO[str] | None = None, prefixed: bool = False) -> Any:
+    """A watcher printing one short line per shot event (for logs and pipes); `prefixed`: each line starts with
+    the event's storyboard (a batch)."""
     out = stream or sys.stderr
 
     def watch(event: Event) -> None:
@@ -47,7 +48,8 @@ def plain_lines(stream: IO[str] | None = None) -> Any:
             return
         detail = {k: v for k, v in event.items() if k in ("task_id", "reason", "path", "output", *_MONEY_KEYS)}
         text = " ".join(f"{k}={v}" for k, v in detail.items())
-        out.write(f"{event.get('shot', '')} {kind} {text}".strip() + "\n")
+        where = f"{event.get('storyboard', '')}: " if prefixed else ""
+        out.write(f"{where}{event.get('shot', '')} {kind} {text}".strip() + "\n")
         out.flush()
 
     return watch
@@ -113,3 +115,63 @@ class LiveTable:
         table.caption = left_out(layout, "orchestrator status --json shows them")
         table.caption_justify = "left"
         return table
+
+
+_BATCH_STATES = ("queued", "running", "done", "reused", "FAILED", "blocked")
+
+
+@dataclass
+class BatchTable:
+    """One row per storyboard of a batch: how many of its shots are in each state, and what it spent."""
+
+    console: Console
+    names: list[str]
+    shots: dict[str, dict[str, str]] = field(default_factory=dict)  # storyboard -> shot -> state
+    spent: float = 0.0
+    money: Currency = USD
+    exits: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    live: Live | None = None
+
+    def __enter__(self) -> BatchTable:
+        self.live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(None, None, None)
+
+    def __call__(self, event: Event) -> None:
+        board, kind, shot = str(event.get("storyboard", "")), event["event"], event.get("shot")
+        states = self.shots.setdefault(board, {})
+        if kind == "run_started":
+            self.money = CURRENCIES.get(str(event.get("currency")), USD)
+            for name in event.get("decisions", {}):
+                states.setdefault(name, "waiting")
+        if shot is not None and kind in _STATE_OF:
+            states[shot] = _STATE_OF[kind]
+        if kind == "succeeded":
+            self.spent += float(event.get(self.money.key) or 0.0)
+        if kind == "run_finished":
+            self.exits[board] = int(event.get("exit_code", 0))
+        if self.live is not None:
+            self.live.update(self._table())
+
+    def _table(self) -> Table:
+        states = [self.shots.get(name, {}) for name in self.names]
+        # A succeeded shot is still downloading: it counts as running until its files are in.
+        counts = [[sum(1 for s in shots.values() if s == state or (state, s) == ("running", "succeeded"))
+                   for shots in states] for state in _BATCH_STATES]
+        ended = [("done" if self.exits[n] == 0 else f"exit {self.exits[n]}") if n in self.exits else ""
+                 for n in self.names]
+        columns = [Column("storyboard", list(self.names)), Column("shots", [str(len(s)) for s in states],
+                                                                  justify="right")]
+        columns += [Column(state, [str(n) if n else "" for n in row], justify="right", drop=i + 1)
+                    for i, (state, row) in enumerate(zip(_BATCH_STATES, counts, strict=True))]
+        columns.append(Column("run", ended))
+        layout = fit(columns, self.console.width)
+        elapsed = time.monotonic() - self.started
+        return fitted_table(layout, f"{len(self.names)} storyboards · spent {self.money.show(self.spent)} · "
+                                    f"{elapsed:,.0f} s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shlex
 import sys
@@ -18,6 +19,7 @@ from orchestrator.assembly.capability import require_ffmpeg
 from orchestrator.config import Settings, load_prices
 from orchestrator.engine import inspect as runinfo
 from orchestrator.engine.backend import BackendKind, default_kind, open_backend
+from orchestrator.engine.batch import worst_exit
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY
 from orchestrator.engine.recover import recover as rebuild_journal
@@ -27,7 +29,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.profiles import Currency, Region, RegionChoice, chosen_region
 from orchestrator.storyboard.validate import CheckedStoryboard, check_file
 
-from . import progress, render
+from . import batch, progress, render
 
 T = TypeVar("T")
 FileArg = Annotated[Path, typer.Argument(help="Storyboard file (.yaml, .yml or .json)", show_default=False)]
@@ -71,9 +73,14 @@ def region_of(ctx: typer.Context, flag: Region | None) -> RegionChoice | None:
     return chosen_region(settings_of(ctx).region, os.environ.get("ARK_BASE_URL"))
 
 
+FilesArg = Annotated[list[Path], typer.Argument(
+    help="Storyboard file(s) (.yaml, .yml or .json), or a folder of them: several run together on one account",
+    show_default=False)]
+
+
 def run(
     ctx: typer.Context,
-    file: FileArg,
+    files: FilesArg,
     out: OutOpt = None,
     backend: BackendOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=100, help="Tasks on the provider at once")]
@@ -96,9 +103,17 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line on stdout")] = False,
     region: RegionOpt = None,
 ) -> None:
-    """Run a storyboard into films, resuming whatever an earlier run left. Exit 0 done, 1 failed shots, 3 over
-    budget, 130 interrupted."""
+    """Run a storyboard into films, resuming whatever an earlier run left; several storyboards (or a folder) run
+    together, sharing the account's limits. Exit 0 done, 1 failed shots, 3 over budget, 130 interrupted (a batch:
+    the worst of its storyboards')."""
     settings = settings_of(ctx)
+    if len(files) > 1 or files[0].is_dir():
+        batch.refuse_shot_flags({"--reroll": reroll or (), "--drop-reroll": drop_reroll or (), "--only": only or (),
+                                 "--takes": takes or ()})
+        _run_batch(ctx, files, out, backend, concurrency, budget, budget_total, keep_going, gate, yes, as_json,
+                   region)
+        return
+    file = files[0]
     checked = check_file(file, str(file), region=region_of(ctx, region))
     render.print_diagnostics(checked.warnings)
     kind = backend or default_kind()
@@ -123,6 +138,33 @@ def run(
                    f"{look}`orchestrator takes {file}`, then `orchestrator approve "
                    f"{file} {gates[0]} [N]` and `{resume}`, or reroll with `{resume} --reroll {gates[0]}`", err=True)
     raise typer.Exit(result.exit_code)
+
+
+def _run_batch(ctx: typer.Context, paths: list[Path], out: Path | None, backend: BackendKind | None,
+               concurrency: int, budget: float | None, budget_total: float | None, keep_going: bool, gate: bool,
+               yes: bool, as_json: bool, region: Region | None) -> None:
+    settings = settings_of(ctx)
+    files = batch.storyboard_files(paths)
+    storyboards = batch.check_all(files, region_of(ctx, region))
+    kind = backend or default_kind()
+    options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget, budget_total=budget_total,
+                         keep_going=keep_going, max_attempts=settings.max_attempts, gate_links=gate,
+                         rejections_max=settings.rejections_max,
+                         prices=load_prices(settings.prices, storyboards[0].region.region),
+                         exif=settings.exif_orientation == "apply")
+    for checked in storyboards:
+        check_options(checked, options)
+    require_ffmpeg()
+    if kind is not BackendKind.SIM and not yes:
+        batch.confirm_total(storyboards, options)
+    resume = batch.resume_command(paths, _resume_flags(out, backend, budget, region, gate, budget_total))
+    outcomes = _interruptible(batch.run_many(storyboards, kind, settings, options, as_json),
+                              f"resume with: {resume}")
+    if as_json:
+        typer.echo(json.dumps(batch.outcomes_json(outcomes)))
+    else:
+        batch.summary(outcomes, kind is BackendKind.SIM, resume)
+    raise typer.Exit(worst_exit(outcomes))
 
 
 def _interruptible(work: Coroutine[Any, Any, T], hint: str) -> T:
@@ -167,18 +209,24 @@ def _resume_command(file: Path, out: Path | None, backend: BackendKind | None, b
                     budget_total: float | None = None, takes: tuple[str, ...] = ()) -> str:
     """The command that resumes this run: the same storyboard, run directory and choices (never --reroll: the
     journal remembers it; always the caps and alternates, or the resume could spend past them or drop them)."""
-    words = ["orchestrator", "run", str(file)]
-    words += ["--out", str(out)] if out is not None else []
+    words = ["orchestrator", "run", str(file), *_resume_flags(out, backend, budget, region, gate, budget_total)]
+    for wanted in takes:
+        words += ["--takes", wanted]
+    for shot in only or ():
+        words += ["--only", shot]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _resume_flags(out: Path | None, backend: BackendKind | None, budget: float | None, region: Region | None,
+                  gate: bool, budget_total: float | None) -> list[str]:
+    """The flags a resume repeats that do not name shots (a batch's resume has only these)."""
+    words = ["--out", str(out)] if out is not None else []
     words += ["--backend", backend.value] if backend is not None else []
     words += ["--budget", f"{budget:g}"] if budget is not None else []
     words += ["--budget-total", f"{budget_total:g}"] if budget_total is not None else []
-    for wanted in takes:
-        words += ["--takes", wanted]
     words += ["--region", region.value] if region is not None else []
-    for shot in only or ():
-        words += ["--only", shot]
     words += ["--gate"] if gate else []
-    return " ".join(shlex.quote(w) for w in words)
+    return words
 
 
 def _summary(result: RunResult, resume: str, simulated: bool, money: Currency) -> None:

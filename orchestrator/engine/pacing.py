@@ -93,6 +93,17 @@ class AdaptiveLimit:
         self._last_change = clock()
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self.paused = False  # while True, places are only queued for: a batch opens it once its shots are all in line
+
+    @property
+    def waiting(self) -> int:
+        """Callers in line for a place."""
+        return len(self._waiters)
+
+    def open(self) -> None:
+        """End a pause: serve the line, highest priority first."""
+        self.paused = False
+        self._wake()
 
     def throttled(self) -> None:
         """The provider said 429: halve the limit (not below one)."""
@@ -120,7 +131,7 @@ class AdaptiveLimit:
 
     async def _acquire(self, priority: float) -> None:
         self._recover()
-        if self.in_flight < self.limit and not self._waiters:
+        if self.in_flight < self.limit and not self._waiters and not self.paused:
             self.in_flight += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -136,7 +147,7 @@ class AdaptiveLimit:
 
     def _wake(self) -> None:
         self._recover()
-        while self._waiters and self.in_flight < self.limit:
+        while self._waiters and self.in_flight < self.limit and not self.paused:
             _, _, future = heapq.heappop(self._waiters)
             if future.done():
                 continue

@@ -24,7 +24,7 @@ from orchestrator.engine.context import Budget, ShotContext, ShotFailed
 from orchestrator.engine.decide import Action, Decision, Decisions, decide, decide_shot, with_alternates
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.films import FilmMaker, output_settings, output_sizes
-from orchestrator.engine.gate import CreateGate
+from orchestrator.engine.gate import CreateGate, Rendezvous
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.ledger import Ledger, ledger
 from orchestrator.engine.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit
@@ -61,6 +61,7 @@ class RunOptions:
     assemble: bool = True  # False: clips only (programs that assemble later, load tests)
     limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
     gate: CreateGate | None = None  # likewise: keeps their creates apart on the provider's list
+    together: Rendezvous | None = None  # likewise: where they wait until every one has told the gate its tasks
     exif: bool = True  # the provider applies a JPEG's EXIF orientation (Settings.exif_orientation)
     gate_links: bool = False  # --gate: every shot with a chained child is a review gate
     rejections_max: int = 10  # takes of a gated shot without an approval before a reroll needs a person
@@ -325,6 +326,9 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
                 maker.clip_ready(shot, outcome.clip)
             return outcome
 
+        if options.together is not None:  # runs sharing the account: none settles or creates before all told
+            ctx.gate.known |= journal.task_ids()  # the gate the tasks they own (a killed batch's are in many journals)
+            await options.together.meet(checked.name)
         await settle_intents(ctx)  # before any create: only then can the list tell this run's creates apart
         parent_of = {s: checked.specs[s].shot.after for s in prepared.selected}
         graph = await run_graph(list(prepared.selected), parent_of, one)

@@ -57,18 +57,23 @@ async def settle_intents(ctx: ShotContext) -> None:
     for take in ctx.journal.takes():
         if take.state is TakeState.INTENT:
             groups[echo_signature(build.from_summary(take.request))].append(take)
-    await asyncio.gather(*(_settle_group(ctx, takes) for takes in groups.values()))
+    await asyncio.gather(*(_settle_group(ctx, signature, takes) for signature, takes in groups.items()))
 
 
-async def _settle_group(ctx: ShotContext, takes: list[Take]) -> None:
-    for take in sorted(takes, key=lambda t: t.intent_at):
-        life = machine.settling(take.intent_at, take.posts)
-        while life.phase in (Phase.RECONCILE, Phase.CANCEL):  # found: POLL, for its shot's runner to go on with
-            event = await (look_for_task(ctx, take, life) if life.phase is Phase.RECONCILE
-                           else cancel_suspects(ctx, life))
-            life, actions = machine.step(life, event, ctx.polls.scale)
-            for action in actions:
-                take = record(ctx, take, action)
+async def _settle_group(ctx: ShotContext, signature: str, takes: list[Take]) -> None:
+    async with ctx.gate.hold_signature(signature):  # another run of this process may be creating one alike
+        for take in sorted(takes, key=lambda t: t.intent_at):
+            await _settle_one(ctx, take)
+
+
+async def _settle_one(ctx: ShotContext, take: Take) -> None:
+    life = machine.settling(take.intent_at, take.posts)
+    while life.phase in (Phase.RECONCILE, Phase.CANCEL):  # found: POLL, for its shot's runner to go on with
+        event = await (look_for_task(ctx, take, life) if life.phase is Phase.RECONCILE
+                       else cancel_suspects(ctx, life))
+        life, actions = machine.step(life, event, ctx.polls.scale)
+        for action in actions:
+            take = record(ctx, take, action)
 
 
 def record(ctx: ShotContext, take: Take, action: machine.Action) -> Take:

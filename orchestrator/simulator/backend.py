@@ -12,7 +12,8 @@ Counters in `stats()["counters"]`, beside `requests.<endpoint>` and `tasks_creat
 answers lost after the task was made), `bursts` (bursts begun) and `burst_responses` (answers a burst gave),
 `early_404s` (GET/DELETE answered 404 within read_after_write_seconds), `list_hidden` (matching tasks left out of
 list answers by list_lag_seconds), `tasks_adopted` (records taken over from a store whose backend is gone) and
-`rerenders` (adopted running tasks whose clip had not been rendered, rendered again).
+`rerenders` (adopted running tasks whose clip had not been rendered, rendered again), `peak_active` (the most tasks
+queued or running at once).
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class Backend:
                 self.store.save_request(task.id, spec, body, media)
             self.tasks[task.id] = task
             self.counters["tasks_created"] += 1
+            # Tasks queued or running at once, at their most (only a create adds one): what an account-wide
+            # in-flight limit of a client must keep under.
+            active = sum(t.status in _ACTIVE for t in self.tasks.values())
+            self.counters["peak_active"] = max(self.counters["peak_active"], active)
             self._changed(task, now)
             return task
 
@@ -367,7 +372,7 @@ class Backend:
             seed=seed, shown_seed=seed if self.config.echo_seed else _chosen_seed(task_id), ratio=ratio,
             width=width, height=height, frames=frames, duration=None if spec.frames else duration,
             run_for=self.config.run_time(spec.resolution, frames / c.FRAME_RATE, fraction),
-            forced=self.faults.take_task(),
+            forced=self.faults.take_task(spec.prompt or ""),
         )
 
     def _task_id(self, now: float) -> str:

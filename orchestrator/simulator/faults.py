@@ -41,7 +41,8 @@ class CallFault(BaseModel):
 
 
 class TaskFault(BaseModel):
-    """The next `count` created tasks end `failed` with this error, or `expired`."""
+    """The next `count` created tasks (with `prompt_contains`: whose prompt holds it) end `failed` with this error,
+    or `expired`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,6 +50,7 @@ class TaskFault(BaseModel):
     count: int = Field(1, ge=1)
     code: str = "OutputVideoSensitiveContentDetected"
     message: str = "The request failed because the output video may contain sensitive information."
+    prompt_contains: str | None = None
 
 
 _F = TypeVar("_F", CallFault, TaskFault)
@@ -84,10 +86,13 @@ class FaultBook:
                     return self._consume(self._calls, fault)
         return None
 
-    def take_task(self) -> TaskFault | None:
-        """The outcome forced on the next created task, if any."""
+    def take_task(self, prompt: str = "") -> TaskFault | None:
+        """The outcome forced on a task created now from `prompt`, if any."""
         with self._lock:
-            return self._consume(self._tasks, self._tasks[0]) if self._tasks else None
+            for fault in self._tasks:
+                if fault.prompt_contains is None or fault.prompt_contains in prompt:
+                    return self._consume(self._tasks, fault)
+        return None
 
     def armed(self) -> list[dict[str, object]]:
         """What is still armed, for the control plane."""

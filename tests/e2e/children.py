@@ -31,10 +31,10 @@ def env(base_url: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
-def command(storyboard: Path, out: Path, command: str = "run") -> list[str]:
+def command(storyboard: Path, out: Path, command: str = "run", more: tuple[Path, ...] = ()) -> list[str]:
     if command == "run":
-        return [sys.executable, "-m", "orchestrator", "run", str(storyboard), "--out", str(out), "--backend", "ark",
-                "--yes", "--json"]
+        return [sys.executable, "-m", "orchestrator", "run", str(storyboard), *map(str, more), "--out", str(out),
+                "--backend", "ark", "--yes", "--json"]
     return [sys.executable, "-m", "orchestrator", command, str(storyboard), "--out", str(out), "--json"]
 
 
@@ -49,8 +49,11 @@ class Child:
     _readers: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
-    def start(cls, storyboard: Path, out: Path, base_url: str, environ: dict[str, str] | None = None) -> Child:
-        proc = subprocess.Popen(command(storyboard, out), cwd=storyboard.parent, env=environ or env(base_url),
+    def start(cls, storyboard: Path, out: Path, base_url: str, environ: dict[str, str] | None = None,
+              more: tuple[Path, ...] = ()) -> Child:
+        """`orchestrator run STORYBOARD [MORE...]` (a batch when `more` names other storyboards)."""
+        proc = subprocess.Popen(command(storyboard, out, more=more), cwd=storyboard.parent,
+                                env=environ or env(base_url),
                                 text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
         child = cls(proc)
@@ -159,7 +162,7 @@ def children() -> Iterator[list[Child]]:
             child.kill()
 
 
-def start(children: list[Child], storyboard: Path, out: Path, base_url: str) -> Child:
-    child = Child.start(storyboard, out, base_url)
+def start(children: list[Child], storyboard: Path, out: Path, base_url: str, more: tuple[Path, ...] = ()) -> Child:
+    child = Child.start(storyboard, out, base_url, more=more)
     children.append(child)
     return child

@@ -312,4 +312,4 @@ def test_a_film_replaced_before_its_run_failed_is_kept_as_a_version(ark: Simulat
 
 def test_the_resume_command_keeps_the_caps_and_the_alternates() -> None:
     line = _resume_command(Path("sb.yaml"), None, None, 5.0, None, None, True, 20.0, ("hook=3",))
-    assert line == "orchestrator run sb.yaml --budget 5 --budget-total 20 --takes hook=3 --gate"
+    assert line == "orchestrator run sb.yaml --budget 5 --budget-total 20 --gate --takes hook=3"

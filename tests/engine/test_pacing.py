@@ -388,3 +388,24 @@ def test_a_holder_cancelled_inside_its_slot_releases_it() -> None:
         assert limit.in_flight == 0
 
     run(main)
+
+
+def test_a_paused_limit_only_queues_and_opening_it_serves_the_highest_priority_first() -> None:
+    async def main() -> list[float]:
+        limit = AdaptiveLimit(2)
+        limit.paused = True
+        order: list[float] = []
+
+        async def holder(priority: float) -> None:
+            async with limit.slot(priority):
+                order.append(priority)
+                await asyncio.sleep(0.01)
+
+        tasks = [asyncio.create_task(holder(p)) for p in (1.0, 5.0, 3.0, 9.0)]
+        await settle()
+        assert order == [] and limit.waiting == 4 and limit.in_flight == 0
+        limit.open()
+        await asyncio.gather(*tasks)
+        return order
+
+    assert run(main) == [9.0, 5.0, 3.0, 1.0]
