@@ -29,8 +29,9 @@ from orchestrator.storyboard.validate import check_file
 SAMPLE_POLL_S = 10.0  # the provider's official polling samples
 
 
-def run_naive(storyboard: Path, base_url: str, scale: float, out: Path) -> dict[str, Any]:
-    """Run the storyboard the documented way; return wall seconds and what it did."""
+def run_naive(storyboard: Path, base_url: str, scale: float, out: Path, keep_seed: bool = False) -> dict[str, Any]:
+    """Run the storyboard the documented way; return wall seconds and what it did. `keep_seed`: send the seed the
+    storyboard pins (a benchmark whose simulator serves prepared renders needs the same jobs as ours)."""
     checked = check_file(storyboard)
     ark = Ark(base_url=base_url, api_key="naive-baseline-key")
     out.mkdir(parents=True, exist_ok=True)
@@ -40,9 +41,12 @@ def run_naive(storyboard: Path, base_url: str, scale: float, out: Path) -> dict[
     polls = 0
     for shot_id, spec in checked.specs.items():  # file order, one at a time
         parent = spec.shot.after
-        req = build_request(spec, checked.base_dir, seed=-1, parent_frame=frame_urls[parent] if parent else None)
+        pinned = spec.shot.seed if spec.shot.seed is not None else spec.defaults.get("seed")
+        seed = int(pinned) if keep_seed and pinned is not None else -1
+        req = build_request(spec, checked.base_dir, seed=seed, parent_frame=frame_urls[parent] if parent else None)
         body = req.body()
-        body.pop("seed")  # a user would not pin one
+        if not keep_seed:
+            body.pop("seed")  # a user would not pin one
         task = ark.content_generation.tasks.create(**body)
         while True:
             time.sleep(SAMPLE_POLL_S * scale)
@@ -82,8 +86,9 @@ def main() -> None:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the 10 s polling interval")
     parser.add_argument("--out", type=Path, default=Path("naive-out"))
+    parser.add_argument("--keep-seed", action="store_true", help="send the storyboard's pinned seed")
     args = parser.parse_args()
-    json.dump(run_naive(args.storyboard, args.base_url, args.scale, args.out), sys.stdout, indent=2)
+    json.dump(run_naive(args.storyboard, args.base_url, args.scale, args.out, args.keep_seed), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 

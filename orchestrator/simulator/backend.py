@@ -43,6 +43,7 @@ from orchestrator.simulator.errors import ProviderError, invalid, queue_full, rp
 from orchestrator.simulator.faults import CallFault, FaultBook, TaskFault
 from orchestrator.simulator.records import MediaBytes, SimTask, task_json
 from orchestrator.simulator.render import PNG_NAME, VIDEO_NAME, RenderJob, RenderResult, render
+from orchestrator.simulator.rendercache import cached_render
 from orchestrator.simulator.store import TaskStore
 from orchestrator.simulator.validation import CreateSpec
 from orchestrator.simulator.weather import Weather
@@ -385,6 +386,9 @@ class Backend:
                 return task_id
 
     def _submit_render(self, task: SimTask) -> Future[RenderResult]:
+        if self.config.render_cache_dir is not None:
+            return self._pool.submit(cached_render, self._job(task), self._render_dir(task),
+                                     self.config.render_cache_dir)
         if not self.config.prerendered:
             return self._pool.submit(render, self._job(task), self._render_dir(task))
         # One small clip per length for every task (its last frame still a valid first frame): a load test

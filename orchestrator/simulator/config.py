@@ -43,6 +43,9 @@ class SimConfig(BaseModel):
     list_qps: float | None = Field(1.0, gt=0, description="List calls per second per account (None: no limit)")
     prerendered: bool = Field(False, description="Serve one small clip rendered once instead of rendering each "
                               "task (for load tests of a client: thousands of tasks, little CPU)")
+    render_cache_dir: Path | None = Field(None, description="Keep each render here by what determines it (request, "
+                                          "seed, input images) and reuse it for an identical job: benchmarks "
+                                          "prepare renders ahead so they measure the client, not the renderer")
     retention_seconds: float = Field(7 * 86_400.0, description="Records older than this vanish (7 days)")
     list_lag_seconds: float = Field(10.0, ge=0, description="A new task is absent from list results (items and "
                                     "total) until this long after its creation (real-service seconds, / speed); "
