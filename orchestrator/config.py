@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator.api.pacer import LIST_INTERVAL_S
 from orchestrator.errors import ConfigError, StoryboardUnreadable
 from orchestrator.models import CATALOGS, MODELS, Price
 from orchestrator.profiles import PROFILES, Region
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
                                 "a reroll is refused until a person approves one (or raises this)")
     poll_scale: float = Field(
         1.0, gt=0, description="Multiplies the status-poll intervals (e.g. 1/60 against `simulate --speed 60`)")
+    list_interval: float = Field(
+        LIST_INTERVAL_S, gt=0, description="Seconds between list calls against ARK_BASE_URL (the provider allows one "
+        "a second per account); lower it only for a simulator run faster than real time whose list_qps is raised "
+        "to match")
     exif_orientation: Literal["apply", "ignore"] = Field(
         "apply", description="How the provider reads a JPEG first frame's EXIF orientation when an adaptive ratio "
         "follows the image: apply (the picture as shown, as image services commonly do) or ignore (the stored "

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from orchestrator.api.board import StatusBoard
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.engine.backend import Backend
 from orchestrator.engine.events import EventLog
@@ -80,7 +81,10 @@ async def run_batch(storyboards: Sequence[CheckedStoryboard], backend: Backend, 
     together = Rendezvous(len(storyboards))
     limit = options.limit or AdaptiveLimit(options.concurrency)
     limit.paused = True  # until every storyboard's first shots are in line: then the longest chains go first
-    shared = replace(options, limit=limit, gate=options.gate or CreateGate(), together=together)
+    # Looks due within one poll floor of each other go together: with many tasks in flight, one list call answers
+    # several (the provider allows 1 a second per account, 100 ids each).
+    board = options.status or StatusBoard(backend.client, window=backend.polls.min_s * backend.polls.scale)
+    shared = replace(options, limit=limit, gate=options.gate or CreateGate(), together=together, status=board)
 
     async def one(checked: CheckedStoryboard) -> BatchOutcome:
         try:
