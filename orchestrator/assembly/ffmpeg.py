@@ -89,21 +89,24 @@ def audio_samples_args(path: Path) -> list[str]:
     return command([Output([Input(path)["a:0"]], "pipe:1", options)], QUIET)
 
 
-def normalize_args(src: Path, dests: list[Path], plan: NormalizePlan, commands: Path | None = None) -> list[str]:
+def normalize_args(src: Path, dests: list[Path], plan: NormalizePlan, commands: Path | None = None,
+                   strict: bool = False) -> list[str]:
     """One clip to an intermediate: trim, 24 fps, fit + pad to the output size, SAR 1, PCM stereo 48 kHz; written to
     one file per piece of `plan.pieces` (as many `dests`). A graded clip whose grade ramps needs its `commands`
-    file (`grading.ramp_commands`)."""
+    file (`grading.ramp_commands`). `strict`: the clip is decoded as `probe_args` decodes it (the first error
+    ends ffmpeg), so the normalisation also checks it."""
     if plan.grade is not None and plan.grade.ramps and commands is None:
         raise ValueError("a ramped grade needs its commands file")
     if len(dests) != len(plan.pieces):
         raise ValueError(f"{len(plan.pieces)} piece(s) to write, {len(dests)} file(s) given")
-    clip = Input(src)
+    clip = Input(src, err_detect="explode") if strict else Input(src)
     # A lavfi input's source is a filter graph that ffmpeg-python 0.2.0 cannot build (it has no source filters):
     # this one filter stays a string.
     sound = clip["a:0"] if plan.has_audio else Input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi")["a"]
     options = {**VIDEO_CODEC, "c:a": "pcm_s16le", **BITEXACT, **INTERMEDIATE}
     pieces = normalized(clip["v:0"], sound, plan, commands)
-    return command([Output(piece, dest, options) for piece, dest in zip(pieces, dests, strict=True)], QUIET)
+    return command([Output(piece, dest, options) for piece, dest in zip(pieces, dests, strict=True)],
+                   (*QUIET, "-xerror") if strict else QUIET)
 
 
 def concat_list(parts: list[Path], frames: list[int] | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,7 +43,8 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
                          sizes: dict[str, tuple[int, int]] | None = None,
                          chains: Chains | None = None,
                          clips: dict[str, Path] | None = None,
-                         last_frames: dict[str, Path] | None = None) -> FilmSet:
+                         last_frames: dict[str, Path] | None = None,
+                         on_film: Callable[[str, AssembledOutput], None] | None = None) -> FilmSet:
     """`run_dir/outputs/<name>.mp4` for each output, then `run_dir/report.json` and `run_dir/contact_sheet.png`.
 
     `settings` is one for every film or each film's own (by output name: its delivery, soundtrack, loudness).
@@ -51,7 +53,8 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
     with the colour anchor on (the clips carry their grades), also how far the films' pictures did.
     `sizes` gives an output's frame size (as the engine planned it when it normalised the clips early); an output
     not in it gets the size its clips suggest. Temp files a killed earlier run left behind are removed first (the
-    caller holds the run directory's lock, so no other process is writing them)."""
+    caller holds the run directory's lock, so no other process is writing them). `on_film` hears of each film as soon
+    as it is in place and verified, before the QC, the report and the contact sheet that follow."""
     folder = run_dir / OUTPUTS_DIR
     for where, finals in ((folder, None), (cache_dir, None), (run_dir, (REPORT_NAME, SHEET_NAME))):
         sweep_temp(where, finals=finals)
@@ -59,8 +62,14 @@ async def assemble_films(outputs: dict[str, list[OutputClip]], run_dir: Path, ca
         # Films at once: they share the ffmpeg limit, and cached intermediates (a clip or a scene change used by
         # two films is made once, the second asking waits for it).
         each = settings if isinstance(settings, dict) else dict.fromkeys(outputs, settings or AssemblySettings())
-        made = await run_together(assemble_output(clips, folder / f"{name}.mp4", cache_dir, each[name],
-                                                  size=(sizes or {}).get(name)) for name, clips in outputs.items())
+        async def film(name: str, clips: list[OutputClip]) -> AssembledOutput:
+            made = await assemble_output(clips, folder / f"{name}.mp4", cache_dir, each[name],
+                                         size=(sizes or {}).get(name))
+            if on_film is not None:
+                on_film(name, made)
+            return made
+
+        made = await run_together(film(name, clips) for name, clips in outputs.items())
         films = dict(zip(outputs, made, strict=True))
         joins = {name: _joins(outputs[name], film) for name, film in films.items()}
         checked = await run_together(_qc(name, film, joins[name]) for name, film in films.items())

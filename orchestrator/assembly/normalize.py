@@ -22,11 +22,12 @@ from pathlib import Path
 
 from orchestrator.assembly.cache import cached, file_sha256
 from orchestrator.assembly.capability import ffmpeg_version
-from orchestrator.assembly.errors import ClipInvalid
+from orchestrator.assembly.errors import ClipInvalid, FfmpegFailed
 from orchestrator.assembly.ffmpeg import AUDIO_RATE, FPS, NormalizePlan, normalize_args
 from orchestrator.assembly.grading import Grade, ramp_commands
 from orchestrator.assembly.graphs import GRADE_FILTER
-from orchestrator.assembly.probe import ClipInfo, probe
+from orchestrator.assembly.memo import identity
+from orchestrator.assembly.probe import ClipInfo, damaged, decoded_whole, probe
 from orchestrator.assembly.process import run_ffmpeg
 
 # Bump when normalize_args (or a crossfade graph) changes what it produces (2: QuickTime, exact frame times; 3: exact
@@ -82,12 +83,19 @@ def plan_for(info: ClipInfo, width: int, height: int, skip_first: bool, edge_fra
 
 async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache_dir: Path,
                     info: ClipInfo | None = None, edge_frames: int = 0, fit: str = "pad",
-                    grade: Grade | None = None) -> Intermediate:
+                    grade: Grade | None = None, check: bool = False) -> Intermediate:
     """The clip's intermediate for this output size, from the cache when present and intact. With `edge_frames`
     (a storyboard with crossfades: the fade's length), the clip's ends are written as pieces of their own, so a
     crossfade re-encodes only them. With a `grade`, the clip is graded (the colour anchor) before anything else.
 
-    `info` may come from a packet-level probe; a clip is strictly decoded before it is encoded anew."""
+    `info` may come from a packet-level probe; a clip is strictly decoded before it is encoded anew. With `check`
+    (a clip just downloaded, not decoded yet), that strict decode is the normalisation's own where one decode can
+    serve both (a 24 fps clip: every frame goes through the filters), else a strict probe first; a failed
+    normalisation is then judged by a strict probe, so a damaged clip raises ClipInvalid however it failed."""
+    one_decode, seen = False, identity(clip)
+    if check and info is None:
+        info = await probe(clip, decode=False)  # packets only: the sizes and counts the plan needs
+        one_decode = round(info.fps * 1000) == FPS * 1000
     info = info or await probe(clip)
     plan = plan_for(info, width, height, skip_first, edge_frames, fit, grade)
     digest = await file_sha256(clip)
@@ -102,9 +110,20 @@ async def normalize(clip: Path, width: int, height: int, skip_first: bool, cache
     dests = [cache_dir / name for name in names]
 
     async def build(parts: list[Path]) -> None:
-        await probe(clip)  # strict decode: a damaged clip is refused here, naming it, not encoded into the film
+        if not one_decode:
+            await probe(clip)  # strict decode: a damaged clip is refused here, naming it, not encoded into the film
         with ramp_file(plan) as commands:
-            await run_ffmpeg(normalize_args(clip, parts, plan, commands))
+            try:
+                report = await run_ffmpeg(normalize_args(clip, parts, plan, commands, strict=one_decode))
+            except FfmpegFailed:
+                if one_decode:
+                    await probe(clip)  # ClipInvalid when the clip is damaged; otherwise the failure was not the clip's
+                raise
+        if one_decode:
+            if damaged(report):
+                await probe(clip)  # says what is wrong with it (ClipInvalid)
+            assert info is not None
+            decoded_whole(clip, info, seen)
 
     reused = await cached(dests, build)
     if plan.edge_frames:

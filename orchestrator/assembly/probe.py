@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.assembly.errors import ClipInvalid, FfmpegFailed
 from orchestrator.assembly.ffmpeg import audio_samples_args, demux_check_args, probe_args
-from orchestrator.assembly.memo import FileMemo, identity
+from orchestrator.assembly.memo import FileMemo, Identity, identity
 from orchestrator.assembly.process import run_ffmpeg, run_ffmpeg_stdout
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -66,6 +66,17 @@ async def probe(path: Path, *, decode: bool = True) -> ClipInfo:
     return info
 
 
+def decoded_whole(path: Path, info: ClipInfo, seen: Identity | None) -> None:
+    """Record that `path` (as it was at `seen`) decoded strictly from its first frame to its last, in work that
+    decoded it for another purpose (a normalisation), so that no one decodes it again to check it."""
+    _probes.put(path, info, True, seen=seen)
+
+
+def damaged(report: str) -> bool:
+    """Whether an ffmpeg report of a decode says the file is truncated or corrupt (ffmpeg may still exit 0)."""
+    return "partial file" in report or "Invalid data found" in report
+
+
 def parse_probe(path: Path, report: str) -> ClipInfo:
     """Read ffmpeg's report of a probe run (pure, so it is tested on text)."""
     video = audio = None
@@ -77,7 +88,7 @@ def parse_probe(path: Path, report: str) -> ClipInfo:
     frames = [int(n) for n in _FRAMES.findall(report)]
     if video is None or not frames or frames[-1] == 0:
         raise ClipInvalid(path, "no decodable video stream")
-    if "partial file" in report or "Invalid data found" in report:
+    if damaged(report):
         # ffmpeg ends a cut-off file quietly at the last packet it has; the demuxer's complaint is the evidence
         raise ClipInvalid(path, f"truncated: only {frames[-1]} frames could be read")
     duration = _DURATION.search(report)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from orchestrator.api.board import StatusBoard
 from orchestrator.api.client import ArkClient
 from orchestrator.engine.events import EventLog
 from orchestrator.engine.gate import CreateGate
@@ -81,6 +82,17 @@ class ShotContext:
     clock: Callable[[], float] = time.time
     keep_going: bool = False
     stopped: str | None = None  # set when an account-wide refusal stops new submissions
+    status: StatusBoard | None = None  # shared by runs on one account; None: this run's own, GETs only
+    # How a downloaded clip is strictly decoded before it is journaled as downloaded (the film maker's check also
+    # normalises it for its film, one decode serving both); None: a strict probe.
+    check_clip: Callable[[str, Path], Awaitable[None]] | None = None
+
+    @property
+    def board(self) -> StatusBoard:
+        """Where task status is asked (the shared board, else one of this run's own that only GETs)."""
+        if self.status is None:
+            self.status = StatusBoard(self.client, sleep=self.sleep)
+        return self.status
 
     def cost_for(self, shot: str, tokens: int | None) -> Decimal:
         """The amount for billed tokens, at the rate the plan used for this shot (in the plan's currency)."""

@@ -1,8 +1,9 @@
 """Run events: one record per step, appended to `events.jsonl` and handed to whoever watches (table, JSON lines).
 
-Kinds: run_started, reused, submitted, running, succeeded, downloaded, retrying, throttled (a 429 the client rides
-out; the in-flight limit shrinks), failed, blocked, assembled, run_finished. Every event has `event`, `time` (unix
-seconds) and, for shot events, `shot`.
+Kinds: run_started, reused, submitted, running, succeeded, downloaded (with `received`: when the clip was on disk,
+before its checks), retrying, throttled (a 429 the client rides out; the in-flight limit shrinks), failed, blocked,
+assembled (a film in place and verified; its QC and the report follow), run_finished. Every event has `event`,
+`time` (unix seconds) and, for shot events, `shot`; in a batch, the JSON lines also carry `storyboard`.
 """
 
 from __future__ import annotations

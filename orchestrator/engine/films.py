@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemb
 from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
 from orchestrator.assembly.grading import Grade
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
-from orchestrator.assembly.pipeline import AssemblySettings, OutputClip, output_geometry
+from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, output_geometry
 from orchestrator.assembly.presets import preset_size
+from orchestrator.assembly.probe import probe
 from orchestrator.engine import versions
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.keys import sha256_path
@@ -137,7 +138,7 @@ class FilmMaker:
     journal: Journal
     sizes: dict[str, tuple[int, int]]
     settings: dict[str, AssemblySettings]  # by output
-    _pending: list[asyncio.Task[None]] = field(default_factory=list)
+    _pending: list[asyncio.Task[bool]] = field(default_factory=list)
     _parts: dict[str, dict[int, Intermediate]] = field(default_factory=dict)  # normalised so far, by film and index
     _clips: dict[str, Path] = field(default_factory=dict)  # downloaded so far: the anchor's pictures come from them
 
@@ -158,7 +159,16 @@ class FilmMaker:
                 if entry == shot:
                     self._pending.append(asyncio.create_task(self._prepare(name, i, clip)))
 
-    async def _prepare(self, name: str, index: int, clip: Path) -> None:
+    async def check(self, shot: str, clip: Path) -> None:
+        """Strictly decode a just-downloaded clip (ClipInvalid when it is damaged): where it goes into a film, with
+        that film's normalisation, one decode serving both; else on its own."""
+        first = next(((name, i) for name, ids in self.checked.outputs.items() for i, entry in enumerate(ids)
+                      if entry == shot), None)
+        if first is None or not await self._prepare(*first, clip, check=True):
+            await probe(clip, decode=True)
+
+    async def _prepare(self, name: str, index: int, clip: Path, check: bool = False) -> bool:
+        """Normalise one entry of a film (then its crossfades); False when it must wait for the film."""
         width, height = self.sizes[name]
         chained = chained_flags(self.checked, name)
         settings = self.settings[name]
@@ -167,25 +177,28 @@ class FilmMaker:
         grade = None
         if (found := await anchor_grades(self.checked, self._clips, [shot], hold=False)) is not None:
             if shot in shot_chains(self.checked).members() and shot not in found:
-                return  # a picture its grade needs is not here yet: the film normalises it when it is made
+                return False  # a picture its grade needs is not here yet: the film normalises it when it is made
             grade = found.get(shot)
         part = await normalize(clip, width, height, chained[index], self.run_dir.cache, edge_frames=edges,
-                               fit=settings.fit, grade=grade)
+                               fit=settings.fit, grade=grade, check=check)
         parts = self._parts.setdefault(name, {})
         parts[index] = part
         if not edges:
-            return
+            return True
         for group in settled_groups(chained, {i: p.frames for i, p in parts.items()}, edges):
             if index in group:
                 await fuse_group([parts[i] for i in group], edges, self.run_dir.cache)
+        return True
 
     async def settle(self) -> None:
         """Wait for early normalisation (its errors are not fatal here)."""
         await asyncio.gather(*self._pending, return_exceptions=True)
         self._pending.clear()
 
-    async def make(self, clips: dict[str, Path]) -> FilmSet | None:
-        """Every output whose shots all exist into its film; None when every film is already up to date."""
+    async def make(self, clips: dict[str, Path],
+                   on_film: Callable[[str, AssembledOutput], None] | None = None) -> FilmSet | None:
+        """Every output whose shots all exist into its film (`on_film` hears of each as soon as it is in place, before
+        its QC); None when every film is already up to date."""
         await self.settle()
         names = [n for n, ids in self.checked.outputs.items() if all(i in clips for i in ids)]
         if not names:
@@ -209,7 +222,7 @@ class FilmMaker:
             films = await assemble_films(entries, self.run_dir.root, self.run_dir.cache,
                                          {n: self.settings[n] for n in names}, sizes={n: self.sizes[n] for n in names},
                                          chains=shot_chains(self.checked), clips=clips,
-                                         last_frames=frames_of(clips))
+                                         last_frames=frames_of(clips), on_film=on_film)
         except BaseException:
             for k in kept:  # a film already replaced (QC failed after it) lives on only as its version: keep it
                 if versions.replaced(self.run_dir, k):

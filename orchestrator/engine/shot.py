@@ -237,17 +237,20 @@ class ShotRunner:
     async def _look(self, life: Life, take: Take, first: bool) -> machine.Event:
         assert take.task_id is not None
         resumed = take.run != self.ctx.run
+        wait = 0.0
         if life.misses:
-            await self.ctx.sleep(policy.missing_wait(life.misses, self.ctx.polls.scale))
+            wait = policy.missing_wait(life.misses, self.ctx.polls.scale)
         elif not (first and resumed):  # a resumed task may have finished long ago: look at once
             submitted = self._since if self._since is not None else take.updated_at
-            await self.ctx.sleep(self.ctx.polls.delay(self.ctx.clock() - submitted, self._expected()))
-        now = self.ctx.clock()
-        self._looks = (self._looks[1] if self._looks else now, now)
+            wait = self.ctx.polls.delay(self.ctx.clock() - submitted, self._expected())
         try:
-            task = await self.ctx.client.get(take.task_id)
+            # By GET, or with other looks due about then through one list call (many tasks in flight).
+            task = await self.ctx.board.get(take.task_id, take.request.get("service_tier"), due_in=wait)
         except NotFound:
             return machine.Missing(self.ctx.clock())
+        finally:
+            now = self.ctx.clock()
+            self._looks = (self._looks[1] if self._looks else now, now)
         self._seen(take, task)
         return machine.Seen(task.status, task.error.code if task.error else task.raw_status,
                             task.error.message if task.error else None)
@@ -278,14 +281,16 @@ class ShotRunner:
             await self.ctx.client.download(take.video_url, clip)
         except DownloadFailed as exc:
             return machine.FileUnreachable(exc.message)
-        try:
-            await probe(clip, decode=True)  # strict decode: a damaged file is never journaled as done
+        received = self.ctx.clock()
+        try:  # strict decode: a damaged file is never journaled as done
+            await (self.ctx.check_clip(self.id, clip) if self.ctx.check_clip else probe(clip, decode=True))
         except ClipInvalid as exc:
             clip.unlink(missing_ok=True)
             return machine.ClipUnusable(str(exc))
         size = clip.stat().st_size
         take = self.ctx.journal.set_downloaded(take.id, sha256_path(clip), size)
-        self.ctx.events.emit("downloaded", self.id, task_id=take.task_id, bytes=size, path=str(clip))
+        self.ctx.events.emit("downloaded", self.id, task_id=take.task_id, bytes=size, path=str(clip),
+                             received=round(received, 3))
         return machine.Fetched()
 
     async def _refresh(self, take: Take) -> machine.Event:
