@@ -1,5 +1,6 @@
-"""Engine benchmark: `orchestrator run` on a storyboard against the simulator in its own process, side by side with
-the documented SDK loop (bench/naive_chain.py), repeated; prints JSON rows for bench/table.py.
+"""Engine benchmark: never paying twice. `orchestrator run` on a storyboard against the simulator in its own process,
+repeated, plain and with every undocumented provider behaviour at once; a rerun; a resume after SIGKILL. Prints JSON
+for bench/table.py (the timing rows are bench/overhead.py's).
 
     .venv/bin/python bench/engine.py storyboards/long-form-ad.yaml --reps 3
 """
@@ -64,19 +65,6 @@ def hostile_once(storyboard: Path, sim: Simulator, work: Path, seed: int) -> dic
             "exit_ok": float(any(e["event"] == "run_finished" and e["exit_code"] == 0 for e in events))}
 
 
-def naive_once(storyboard: Path, sim: Simulator, work: Path) -> dict[str, float]:
-    """One run of the documented SDK loop."""
-    sim.control("reset")
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "naive_chain.py"), str(storyboard), "--base-url",
-                           sim.base_url, "--scale", str(1 / SPEED), "--out", str(work / "naive")],
-                          cwd=REPO, capture_output=True, text=True, check=True)
-    result: dict[str, float] = json.loads(done.stdout)
-    requests = sim.requests()
-    result["requests_per_shot"] = sum(requests.values()) / result["shots"]
-    result["gets_per_shot"] = requests.get("get", 0) / result["shots"]
-    return result
-
-
 def resume_after_kill(storyboard: Path, sim: Simulator, work: Path) -> dict[str, int]:
     """SIGKILL a run once half its shots were submitted, then resume: creates made by the resume."""
     sim.control("reset")
@@ -112,26 +100,15 @@ def main() -> None:
     args = parser.parse_args()
     storyboard = args.storyboard.resolve()
     ours: list[dict[str, float]] = []
-    naive: list[dict[str, float]] = []
     hostile: list[dict[str, float]] = []
     with simulator() as sim, tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
-        for rep in range(args.reps):  # interleaved, so a noisy moment hurts both sides alike
+        for rep in range(args.reps):
             ours.append(ours_once(storyboard, sim, Path(tmp) / f"o{rep}"))
-            naive.append(naive_once(storyboard, sim, Path(tmp) / f"n{rep}"))
             hostile.append(hostile_once(storyboard, sim, Path(tmp) / f"h{rep}", seed=rep + 1))
         resume = resume_after_kill(storyboard, sim, Path(tmp))
     report: dict[str, Any] = {
         "storyboard": str(args.storyboard), "reps": args.reps, "speed": SPEED,
-        "overhead": Stat.of([o["wall"] / o["floor"] for o in ours]).__dict__,
-        "floor_s": Stat.of([o["floor"] for o in ours]).__dict__,
-        "ours_wall_s": Stat.of([o["wall"] for o in ours]).__dict__,
-        "naive_wall_s": Stat.of([n["wall_s"] for n in naive]).__dict__,
-        "vs_naive": Stat.of([o["wall"] / n["wall_s"] for o, n in zip(ours, naive, strict=True)]).__dict__,
-        "film_ready_s": Stat.of([o["film_ready"] for o in ours]).__dict__,
-        "ours_requests_per_shot": Stat.of([o["requests_per_shot"] for o in ours]).__dict__,
-        "ours_gets_per_shot": Stat.of([o["gets_per_shot"] for o in ours]).__dict__,
-        "naive_requests_per_shot": Stat.of([n["requests_per_shot"] for n in naive]).__dict__,
-        "naive_gets_per_shot": Stat.of([n["gets_per_shot"] for n in naive]).__dict__,
+        "requests_per_shot": Stat.of([o["requests_per_shot"] for o in ours]).__dict__,
         "duplicate_creates": max(o["duplicate_creates"] for o in ours),
         "rerun_requests": max(o["rerun_requests"] for o in ours),
         "resume": resume,

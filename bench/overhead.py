@@ -9,8 +9,9 @@ CPU per clip). Each repetition runs ours, then the provider's documented SDK loo
 Per repetition, from our JSON events and the simulator's task records:
 - wall ÷ floor: our command's wall time against the longest chain of task latencies (the floor no client beats);
 - notice lag: our `succeeded` event − the moment the task could first be seen succeeded, as a share of its latency;
-- handoff lag: a chained child's `submitted` event − its parent's `succeeded` event;
-- film-ready: the last `downloaded` event → the last `assembled` event;
+- handoff lag: when the provider received a chained child's create − its parent's `succeeded` event;
+- film-ready: the last clip on disk (its `downloaded` event's `received`, before its checks) → the last `assembled`
+  event (a film in place and verified);
 - requests per shot (every endpoint, downloads too), and our CPU: the `orchestrator run` process and its ffmpegs.
 
     .venv/bin/python bench/overhead.py storyboards/long-form-ad.yaml --reps 3
@@ -79,26 +80,30 @@ def ours_once(storyboard: Path, sim: Simulator, out: Path) -> dict[str, Any]:
     latency = {shot: float(tasks[e["task_id"]]["latency"]) for shot, e in seen.items()}
     ready = {shot: float(tasks[e["task_id"]]["created_at"]) + latency[shot] for shot, e in seen.items()}
     notice = [(float(seen[s]["time"]) - ready[s]) / latency[s] for s in seen]
-    handoff = [float(submitted[s]["time"]) - float(seen[p]["time"]) for s, p in parents.items() if p]
+    # A child's create as the provider received it (the simulator's record of when the task was made).
+    handoff = [float(tasks[submitted[s]["task_id"]]["created_at"]) - float(seen[p]["time"])
+               for s, p in parents.items() if p]
     requests = sim.requests()
     seconds = sum(spec.duration or 5 for spec in specs.values())
     return {
         "wall": wall, "floor": chain_floor(parents, latency), "notice": notice, "handoff": handoff,
         "film_ready": max(float(e["time"]) for e in events if e["event"] == "assembled")
-        - max(float(e["time"]) for e in events if e["event"] == "downloaded"),
+        - max(float(e.get("received", e["time"])) for e in events if e["event"] == "downloaded"),
         "requests_per_shot": sum(requests.values()) / len(specs), "gets_per_shot": requests.get("get", 0) / len(specs),
         "lists_per_shot": requests.get("list", 0) / len(specs),
         "cpu_per_clip": cpu / len(specs), "cpu_per_5s": cpu / seconds * 5, "cpu_total": cpu,
     }
 
 
-def naive_once(storyboard: Path, sim: Simulator, out: Path) -> float:
-    """One run of the documented SDK loop (same seeds, so the same prepared renders): its wall time."""
+def naive_once(storyboard: Path, sim: Simulator, out: Path) -> tuple[float, float]:
+    """One run of the documented SDK loop (same seeds, so the same prepared renders): its wall time and requests
+    per shot."""
     sim.control("reset")
     done = subprocess.run([sys.executable, str(REPO / "bench" / "naive_chain.py"), str(storyboard), "--base-url",
                            sim.base_url, "--scale", str(1 / SPEED), "--out", str(out), "--keep-seed"],
                           cwd=REPO, capture_output=True, text=True, check=True)
-    return float(json.loads(done.stdout)["wall_s"])
+    result = json.loads(done.stdout)
+    return float(result["wall_s"]), sum(sim.requests().values()) / int(result["shots"])
 
 
 def p95(values: list[float]) -> float:
@@ -113,7 +118,8 @@ def measure(storyboard: Path, reps: int, naive: bool, work: Path) -> dict[str, A
         ours_once(pinned, sim, work / "warm")  # renders every clip once; not measured
         if naive:
             naive_once(pinned, sim, work / "warm-naive")
-        ours, loops = [], []
+        ours: list[dict[str, Any]] = []
+        loops: list[tuple[float, float]] = []
         for rep in range(reps):
             ours.append(ours_once(pinned, sim, work / f"o{rep}"))
             if naive:
@@ -134,8 +140,9 @@ def measure(storyboard: Path, reps: int, naive: bool, work: Path) -> dict[str, A
         "cpu_per_clip_s": stat("cpu_per_clip"), "cpu_per_5s_clip_s": stat("cpu_per_5s"),
     }
     if naive:
-        report["naive_wall_s"] = Stat.of(loops).__dict__
-        report["vs_naive"] = Stat.of([o["wall"] / n for o, n in zip(ours, loops, strict=True)]).__dict__
+        report["naive_wall_s"] = Stat.of([wall for wall, _ in loops]).__dict__
+        report["naive_requests_per_shot"] = Stat.of([per for _, per in loops]).__dict__
+        report["vs_naive"] = Stat.of([o["wall"] / n for o, (n, _) in zip(ours, loops, strict=True)]).__dict__
     return report
 
 

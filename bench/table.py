@@ -36,12 +36,20 @@ Row = tuple[str, str, str, str]  # name, measured, target or context, verdict
 
 # Why a target is missed, when it is: what the measurements in BENCHMARKS.md found.
 WHY = {
-    "overhead": "the simulator's renders and our 720p normalisation share the 2 cores, and the films take the last "
-                "seconds (film-ready)",
-    "vs_naive": "the scenes overlap, but renders and normalisation are CPU-bound on 2 cores; the real service "
-                "renders elsewhere",
-    "film_ready": "after the last download: its 720p normalisation, a crossfade, two-pass loudness (default "
-                  "-14 LUFS), checks and QC",
+    "overhead": "see BENCHMARKS.md: Python start and validation, the film-ready tail, and notice lag on the last "
+                "link; the floor counts none of them",
+    "notice": "polls follow each task's expected latency, and the simulator's run times spread ±20 %: a 1 % notice "
+              "needs a look every 1 % across the spread, about 20 looks a task (BENCHMARKS.md)",
+    "handoff": "the last frame's download, the child's key, two synced journal writes and the create, on a machine "
+               "shared with the parent's normalisation",
+    "film_ready_cuts": "the last clip's checks, the join and its verification, QC and the report",
+    "film_ready": "the last clips' 720p normalisation, a crossfade, loudness (measured, then applied), checks and QC",
+    "requests": "looks around each task's expected end, plus create and two downloads (BENCHMARKS.md)",
+    "cpu": "every chained clip is decoded and encoded again at 720p to drop its repeated first frame (x264 "
+           "veryfast, about 1.4 CPU-s a clip), plus the run's fixed costs (BENCHMARKS.md)",
+    "scale_cpu": "the strict decode of each clip (its ffmpeg), and each run's review page and fixed costs "
+                 "(BENCHMARKS.md)",
+    "vs_naive": "see the overhead row; the SDK loop's 14 latencies in a row are the floor it cannot beat either",
 }
 
 
@@ -58,23 +66,11 @@ def equal(measured: int, target: int) -> str:
 
 
 def engine_rows(storyboard: str, reps: int) -> tuple[list[Row], list[str]]:
-    """Rows from bench/engine.py."""
+    """Rows from bench/engine.py: never paying twice, against every provider behaviour, across runs."""
     cmd = ["bench/engine.py", storyboard, "--reps", str(reps)]
     r = _json(cmd)
     resume = r["resume"]
     rows = [
-        ("critical-path overhead: our wall ÷ the longest chain's summed task latency", _stat(r["overhead"]),
-         f"≤ 1.10 (floor {_stat(r['floor_s'], '{:.1f}')} s; ours {_stat(r['ours_wall_s'], '{:.1f}')} s)",
-         at_most(r["overhead"]["median"], 1.10, WHY["overhead"])),
-        ("against the SDK loop: our wall ÷ its wall", _stat(r["vs_naive"]),
-         f"≤ 0.40 (SDK loop {_stat(r['naive_wall_s'], '{:.1f}')} s)",
-         at_most(r["vs_naive"]["median"], 0.40, WHY["vs_naive"])),
-        ("film-ready: last clip downloaded → every film done (s)", _stat(r["film_ready_s"]), "≤ 1 s",
-         at_most(r["film_ready_s"]["median"], 1.0, WHY["film_ready"])),
-        ("requests per shot (create+get+list+downloads): ours / SDK loop",
-         f"{_stat(r['ours_requests_per_shot'], '{:.1f}')} / {_stat(r['naive_requests_per_shot'], '{:.1f}')}",
-         f"GETs per shot {_stat(r['ours_gets_per_shot'], '{:.1f}')} / {_stat(r['naive_gets_per_shot'], '{:.1f}')}",
-         "fewer" if r["ours_requests_per_shot"]["median"] < r["naive_requests_per_shot"]["median"] else "more"),
         ("duplicate creates", str(r["duplicate_creates"]), "must be 0", equal(r["duplicate_creates"], 0)),
         ("duplicate creates, every provider behaviour at once", str(r["hostile"]["duplicate_creates"]),
          f"must be 0 (lost create answers 25 %, bursts 5 %, list lag, early 404s, no seed echo, URLs signed once; "
@@ -91,6 +87,45 @@ def engine_rows(storyboard: str, reps: int) -> tuple[list[Row], list[str]]:
     return rows, [" ".join([".venv/bin/python", *cmd])]
 
 
+def overhead_rows(storyboard: str, cuts: str | None, reps: int) -> tuple[list[Row], list[str]]:
+    """Rows from bench/overhead.py: what we add on top of the provider, renders prepared ahead."""
+    cmd = ["bench/overhead.py", storyboard, "--reps", str(reps)]
+    r = _json(cmd)
+    commands = [" ".join([".venv/bin/python", *cmd])]
+    if cuts is not None:
+        cuts_cmd = ["bench/overhead.py", cuts, "--reps", str(reps), "--no-sdk-loop"]
+        c = _json(cuts_cmd)
+        commands.append(" ".join([".venv/bin/python", *cuts_cmd]))
+    else:  # smoke: its storyboard is a film of cuts without a loudness target
+        c = r
+    pct = "{:.1%}"
+    rows = [
+        ("overhead: our wall ÷ the longest chain's summed task latency (renders prepared)", _stat(r["overhead"]),
+         f"≤ 1.05 (floor {_stat(r['floor_s'], '{:.1f}')} s; ours {_stat(r['wall_s'], '{:.1f}')} s; latency ÷ "
+         f"{r['speed']:g})", at_most(r["overhead"]["median"], 1.05, WHY["overhead"])),
+        ("notice lag: provider done → we know it, share of the task's latency: median / p95",
+         f"{_stat(r['notice_median'], pct)} / {_stat(r['notice_p95'], pct)}", "p95 ≤ 1 %",
+         at_most(r["notice_p95"]["median"], 0.01, WHY["notice"])),
+        ("handoff lag p95: parent known done → child's create at the provider (s)", _stat(r["handoff_p95_s"]),
+         "≤ 0.2 s", at_most(r["handoff_p95_s"]["median"], 0.2, WHY["handoff"])),
+        ("film-ready: last clip downloaded → every film done (s), a 60 s 720p film of cuts",
+         _stat(c["film_ready_s"]), "≤ 1 s", at_most(c["film_ready_s"]["median"], 1.0, WHY["film_ready_cuts"])),
+        ("film-ready (s), the engine storyboard (crossfades, loudness)", _stat(r["film_ready_s"]), "≤ 2 s",
+         at_most(r["film_ready_s"]["median"], 2.0, WHY["film_ready"])),
+        ("requests per shot (every endpoint, downloads too): ours / SDK loop",
+         f"{_stat(r['requests_per_shot'], '{:.1f}')} / {_stat(r['naive_requests_per_shot'], '{:.1f}')}",
+         f"≤ 6 (GETs {_stat(r['gets_per_shot'], '{:.1f}')}, lists {_stat(r['lists_per_shot'], '{:.2f}')})",
+         at_most(r["requests_per_shot"]["median"], 6.0, WHY["requests"])),
+        ("our CPU per 5 s of 720p clip (s): the run and its ffmpegs", _stat(r["cpu_per_5s_clip_s"]),
+         f"≤ 1.0 (per clip {_stat(r['cpu_per_clip_s'])} s)",
+         at_most(r["cpu_per_5s_clip_s"]["median"], 1.0, WHY["cpu"])),
+        ("against the SDK loop: our wall ÷ its wall", _stat(r["vs_naive"]),
+         f"≤ 0.40 (SDK loop {_stat(r['naive_wall_s'], '{:.1f}')} s)",
+         at_most(r["vs_naive"]["median"], 0.40, WHY["vs_naive"])),
+    ]
+    return rows, commands
+
+
 def scale_rows(storyboards: int, reps: int) -> tuple[list[Row], list[str]]:
     """Rows from bench/scale.py, run `reps` times (each a fresh process, so peak RSS is per run)."""
     cmd = ["bench/scale.py", "--storyboards", str(storyboards)]
@@ -100,16 +135,19 @@ def scale_rows(storyboards: int, reps: int) -> tuple[list[Row], list[str]]:
         return Stat.of([float(r[key]) for r in runs]).show(fmt)
 
     rss = Stat.of([float(r["peak_rss_mb"]) for r in runs])
+    cpu = Stat.of([float(r["cpu_ms_per_shot"]) for r in runs])
     rows = [
-        (f"scale: {storyboards} storyboards × 10 shots in one process: wall ÷ floor", stat("wall_over_floor"),
+        (f"scale: {storyboards} storyboards × 10 shots, one `orchestrator run FOLDER --clips-only`: wall ÷ floor",
+         stat("wall_over_floor"),
          f"wall {stat('wall_s', '{:.1f}')} s, floor {stat('floor_s', '{:.1f}')} s, "
-         f"{max(r['failed'] for r in runs)} failed, {max(r['duplicate_creates'] for r in runs)} duplicate creates",
+         f"{max(r['failed'] for r in runs)} storyboards failed, {max(r['duplicate_creates'] for r in runs)} "
+         f"duplicate creates, at most {max(r['peak_active'] for r in runs)} tasks on the provider at once",
          "no target"),
         ("scale: peak RSS (MB)", rss.show("{:.0f}"), "< 300",
          "met" if rss.median < 300 else f"missed by {rss.median / 300 - 1:.0%}"),
-        ("scale: CPU ms per shot (this process / its ffmpeg checks)",
-         f"{stat('cpu_ms_per_shot', '{:.0f}')} / {stat('child_cpu_ms_per_shot', '{:.0f}')}",
-         f"{stat('requests_per_shot', '{:.1f}')} requests per shot", "no target"),
+        ("scale: our CPU per shot (ms): the run and its ffmpeg checks", cpu.show("{:.0f}"),
+         f"goal ≤ 50; {stat('requests_per_shot', '{:.1f}')} requests per shot, "
+         f"{stat('lists', '{:.0f}')} list calls", at_most(cpu.median, 50.0, WHY["scale_cpu"])),
     ]
     return rows, [" ".join([".venv/bin/python", *cmd]) + f"  ({reps} times)"]
 
@@ -169,16 +207,18 @@ def main() -> None:
     rows: list[Row] = []
     commands: list[str] = []
     if args.smoke:
-        parts = [engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1), validation_rows(100, 1),
+        parts = [overhead_rows("bench/storyboards/smoke.yaml", None, 1),
+                 engine_rows("bench/storyboards/smoke.yaml", 1), scale_rows(2, 1), validation_rows(100, 1),
                  drift_rows(1, smoke=True)]
     else:
-        parts = [engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3), validation_rows(10_000, 3),
+        parts = [overhead_rows("storyboards/long-form-ad.yaml", "bench/storyboards/cuts-60s.yaml", 3),
+                 engine_rows("storyboards/long-form-ad.yaml", 3), scale_rows(100, 3), validation_rows(10_000, 3),
                  drift_rows(3, smoke=False)]
     for part_rows, part_commands in parts:
         rows += part_rows
         commands += part_commands
-    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; simulator latency ÷ "
-          f"{SPEED:g} (one 5 s 720p clip ≈ 2 s queued + running)\n")
+    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}; simulator latency ÷ 20 "
+          f"for the overhead rows (renders prepared ahead), ÷ {SPEED:g} for the others\n")
     print("| row | measured: median (min–max) | target / context | verdict |")
     print("|---|---|---|---|")
     for name, value, note, verdict in rows:

@@ -112,7 +112,7 @@ async def run_many(storyboards: Sequence[CheckedStoryboard], kind: BackendKind, 
     """Open one backend for the account and run the batch, watched by one view."""
     first = storyboards[0]
     async with open_backend(kind, settings.sim_speed, settings.poll_scale, options.out, first.region.region,
-                            shared_endpoints(storyboards)) as backend:
+                            shared_endpoints(storyboards), settings.list_interval) as backend:
         sys.stderr.write(f"{backend.description}\n")
         with contextlib.ExitStack() as stack:
             if as_json:

@@ -99,6 +99,9 @@ def run(
     takes: TakesOpt = None,
     gate: Annotated[bool, typer.Option("--gate", help="Make every chain link a review gate: a shot's children "
                                        "wait until its take is approved (orchestrator approve)")] = False,
+    clips_only: Annotated[bool, typer.Option(
+        "--clips-only", help="Generate and download the clips, not the films or the review page (make them later: "
+        "orchestrator assemble, orchestrator report)")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending on the real provider")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line on stdout")] = False,
     region: RegionOpt = None,
@@ -111,7 +114,7 @@ def run(
         batch.refuse_shot_flags({"--reroll": reroll or (), "--drop-reroll": drop_reroll or (), "--only": only or (),
                                  "--takes": takes or ()})
         _run_batch(ctx, files, out, backend, concurrency, budget, budget_total, keep_going, gate, yes, as_json,
-                   region)
+                   region, clips_only)
         return
     file = files[0]
     checked = check_file(file, str(file), region=region_of(ctx, region))
@@ -121,13 +124,14 @@ def run(
                          rerolls=tuple(reroll or ()), drops=tuple(drop_reroll or ()), only=tuple(only or ()),
                          keep_going=keep_going, max_attempts=settings.max_attempts, gate_links=gate,
                          alternates=tuple(shot_and_number("--takes", t, 10) for t in takes or ()),
-                         rejections_max=settings.rejections_max,
+                         rejections_max=settings.rejections_max, assemble=not clips_only,
                          prices=load_prices(settings.prices, checked.region.region),
                          exif=settings.exif_orientation == "apply")
     check_options(checked, options)  # a mistyped flag is said before any backend starts
     require_ffmpeg()  # an ffmpeg that cannot make the films is refused (exit 2) before anything is spent
     confirm = None if kind is BackendKind.SIM or yes else _confirm
     resume = _resume_command(file, out, backend, budget, only, region, gate, budget_total, tuple(takes or ()))
+    resume += " --clips-only" if clips_only else ""
     result = _interruptible(_run(checked, kind, settings, options, as_json, confirm), f"resume with: {resume}")
     if not as_json:
         _summary(result, resume, simulated=kind is BackendKind.SIM, money=checked.region.profile.currency)
@@ -142,14 +146,14 @@ def run(
 
 def _run_batch(ctx: typer.Context, paths: list[Path], out: Path | None, backend: BackendKind | None,
                concurrency: int, budget: float | None, budget_total: float | None, keep_going: bool, gate: bool,
-               yes: bool, as_json: bool, region: Region | None) -> None:
+               yes: bool, as_json: bool, region: Region | None, clips_only: bool) -> None:
     settings = settings_of(ctx)
     files = batch.storyboard_files(paths)
     storyboards = batch.check_all(files, region_of(ctx, region))
     kind = backend or default_kind()
     options = RunOptions(out=out or settings.out, concurrency=concurrency, budget=budget, budget_total=budget_total,
                          keep_going=keep_going, max_attempts=settings.max_attempts, gate_links=gate,
-                         rejections_max=settings.rejections_max,
+                         rejections_max=settings.rejections_max, assemble=not clips_only,
                          prices=load_prices(settings.prices, storyboards[0].region.region),
                          exif=settings.exif_orientation == "apply")
     for checked in storyboards:
@@ -157,7 +161,8 @@ def _run_batch(ctx: typer.Context, paths: list[Path], out: Path | None, backend:
     require_ffmpeg()
     if kind is not BackendKind.SIM and not yes:
         batch.confirm_total(storyboards, options)
-    resume = batch.resume_command(paths, _resume_flags(out, backend, budget, region, gate, budget_total))
+    resume = batch.resume_command(paths, _resume_flags(out, backend, budget, region, gate, budget_total)
+                                  + (["--clips-only"] if clips_only else []))
     outcomes = _interruptible(batch.run_many(storyboards, kind, settings, options, as_json),
                               f"resume with: {resume}")
     if as_json:
@@ -180,7 +185,7 @@ def _interruptible(work: Coroutine[Any, Any, T], hint: str) -> T:
 async def _run(checked: CheckedStoryboard, kind: BackendKind, settings: Settings, options: RunOptions,
                as_json: bool, confirm: Callable[[Prepared], None] | None) -> RunResult:
     async with open_backend(kind, settings.sim_speed, settings.poll_scale, options.out, checked.region.region,
-                            checked.storyboard.endpoints) as backend:
+                            checked.storyboard.endpoints, settings.list_interval) as backend:
         sys.stderr.write(f"{backend.description}\n")
         log = EventLog(run_dir_for(checked.name, options.out).events)
         with contextlib.ExitStack() as stack:

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import networkx as nx
 
+from orchestrator.api.board import StatusBoard
 from orchestrator.api.errors import ApiError
 from orchestrator.assembly.errors import FfmpegFailed
 from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet
+from orchestrator.assembly.pipeline import AssembledOutput
 from orchestrator.assembly.process import ffmpeg_slots
 from orchestrator.config import PriceBook
 from orchestrator.engine.alternates import run_takes
@@ -62,6 +64,7 @@ class RunOptions:
     limit: AdaptiveLimit | None = None  # shared by several runs in one process against one account
     gate: CreateGate | None = None  # likewise: keeps their creates apart on the provider's list
     together: Rendezvous | None = None  # likewise: where they wait until every one has told the gate its tasks
+    status: StatusBoard | None = None  # likewise: answers looks due together with one list call
     exif: bool = True  # the provider applies a JPEG's EXIF orientation (Settings.exif_orientation)
     gate_links: bool = False  # --gate: every shot with a chained child is a review gate
     rejections_max: int = 10  # takes of a gated shot without an approval before a reroll needs a person
@@ -292,7 +295,7 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         events=events, limit=options.limit or AdaptiveLimit(options.concurrency),
         budget=Budget(_limit(plan, prepared.ledger), money=plan.money),
         estimates={s.id: s for s in plan.shots}, gate=options.gate or CreateGate(), polls=backend.polls,
-        max_attempts=options.max_attempts, rng=options.rng, keep_going=options.keep_going,
+        max_attempts=options.max_attempts, rng=options.rng, keep_going=options.keep_going, status=options.status,
     )
     def throttled(exc: ApiError) -> None:  # the client rides out the 429 itself; we only slow down and say so
         ctx.limit.throttled()
@@ -303,6 +306,8 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
     # at the end, and the checks of downloaded clips.
     with ffmpeg_slots():
         maker = FilmMaker(checked, prepared.run_dir, journal, output_sizes(checked, plan), output_settings(checked))
+        if options.assemble:
+            ctx.check_clip = maker.check
 
         keys: dict[str, str | None] = {}  # the key of each shot's take in use this run, once decided
 
@@ -347,15 +352,16 @@ async def _locked_run(checked: CheckedStoryboard, backend: Backend, options: Run
         for shot, gate in waiting.items():
             events.emit("waiting", shot, reason=f"waits for approval of {gate}", gate=gate)
         clips = {s: o.clip for s, o in graph.done.items()}
-        films = await maker.make(clips) if options.assemble else None
-    result = _result(prepared, graph.done, failed, blocked, films, journal, run)
-    result.waiting = waiting
-    if films is not None:
-        for name, film in films.films.items():
+        def film_ready(name: str, film: AssembledOutput) -> None:  # in place and verified; QC and report follow
             events.emit("assembled", output=name, path=str(film.film.path), frames=film.film.frames,
                         seconds=round(film.film.seconds, 3))
+
+        films = await maker.make(clips, film_ready) if options.assemble else None
+    result = _result(prepared, graph.done, failed, blocked, films, journal, run)
+    result.waiting = waiting
     journal.end_run(run, result.exit_code, {"failed": failed, "blocked": blocked, money: result.amount})
-    result.page = await _review_page(checked, options, journal, result)  # after end_run: the page shows this run
+    if options.assemble:  # --clips-only leaves the page, like the films, to later (orchestrator report)
+        result.page = await _review_page(checked, options, journal, result)  # after end_run: it shows this run
     events.emit("run_finished", exit_code=result.exit_code, films={k: str(v) for k, v in result.films.items()},
                 failed=failed, blocked=blocked, tokens=result.tokens, lowest_limit=ctx.limit.lowest,
                 **{money: result.amount})

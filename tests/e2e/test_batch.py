@@ -154,3 +154,21 @@ def test_sigkill_mid_batch_then_a_rerun_resumes_every_storyboard_with_no_task_ma
             owners[task] = f"{name}/{shot}"
         assert (out / name / "outputs" / "main.mp4").is_file()
     assert len(owners) == 9
+
+
+def test_clips_only_leaves_films_and_page_to_later_and_assemble_makes_them(ark: SimulatorServer,
+                                                                           tmp_path: Path) -> None:
+    one = write(tmp_path, "later-one", ["{id: a, prompt: 'a bell tower'}", "{id: b, after: a, prompt: 'bells ring'}"])
+    two = write(tmp_path, "later-two", ["{id: a, prompt: 'a rowing boat'}"])
+    out = tmp_path / "runs"
+
+    first = run_cli("run", one, two, "--out", out, "--yes", "--clips-only")
+
+    assert first.code == 0, first.stderr
+    assert ark.stats()["counters"]["tasks_created"] == 3
+    for name in ("later-one", "later-two"):
+        assert not list((out / name).glob("outputs/*.mp4")) and not (out / name / "report.html").exists()
+        assert {r["state"] for r in takes(out / name)} == {"downloaded"}
+    made = run_cli("assemble", one, "--out", out)
+    assert made.code == 0, made.stderr
+    assert probe_film(out / "later-one" / "outputs" / "main.mp4").frames == 2 * CLIP_FRAMES - 1
