@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from rich.console import Console
 from rich.live import Live
@@ -55,8 +55,29 @@ def plain_lines(stream: IO[str] | None = None, prefixed: bool = False) -> Any:
     return watch
 
 
+class Redrawn:
+    """A table redrawn in place while its block runs, and left on the terminal at the end."""
+
+    console: Console
+    live: Live | None
+    refresh: float = 4  # redraws a second
+
+    def _table(self) -> Table:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.live = Live(self._table(), console=self.console, refresh_per_second=self.refresh, transient=False)
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(None, None, None)
+
+
 @dataclass
-class LiveTable:
+class LiveTable(Redrawn):
     """Each shot's state and elapsed time, and the run's spend, redrawn as events arrive."""
 
     console: Console
@@ -65,16 +86,6 @@ class LiveTable:
     money: Currency = USD
     started: float = field(default_factory=time.monotonic)
     live: Live | None = None
-
-    def __enter__(self) -> LiveTable:
-        self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
-        self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.update(self._table())
-            self.live.__exit__(None, None, None)
 
     def __call__(self, event: Event) -> None:
         shot = event.get("shot")
@@ -121,7 +132,7 @@ _BATCH_STATES = ("queued", "running", "done", "reused", "FAILED", "blocked")
 
 
 @dataclass
-class BatchTable:
+class BatchTable(Redrawn):
     """One row per storyboard of a batch: how many of its shots are in each state, and what it spent."""
 
     console: Console
@@ -132,16 +143,6 @@ class BatchTable:
     exits: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     live: Live | None = None
-
-    def __enter__(self) -> BatchTable:
-        self.live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
-        self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.update(self._table())
-            self.live.__exit__(None, None, None)
 
     def __call__(self, event: Event) -> None:
         board, kind, shot = str(event.get("storyboard", "")), event["event"], event.get("shot")
