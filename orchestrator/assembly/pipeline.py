@@ -233,6 +233,14 @@ async def _loudness_check(film: Film, settings: AssemblySettings) -> tuple[Loudn
     return Loudness(measured), []
 
 
+def copy_expected(chained: list[bool], settings: AssemblySettings, graded: bool) -> bool:
+    """Whether a film would join its original clips by copy, given clips encoded alike (what `_assemble` checks once
+    it has them): no chained join, no crossfade, no grade, no audio work, no delivery that changes the picture. Its
+    clips then need no intermediate, so none is made ahead."""
+    return not (any(chained[1:]) or graded or settings.audio_work or settings.delivery.changes_picture
+                or (settings.transition == "crossfade" and len(chained) > 1))
+
+
 async def _copyable(infos: list[ClipInfo], chained: list[bool], settings: AssemblySettings) -> bool:
     if not can_copy_originals(infos, chained, settings.audio_work, [float(i.frames) for i in infos]):
         return False  # cheap conditions first; the audio lengths cost a decode each

@@ -22,7 +22,7 @@ from orchestrator.assembly.films import REPORT_NAME, SHEET_NAME, FilmSet, assemb
 from orchestrator.assembly.finish import crossfade_edges, fuse_group, settled_groups
 from orchestrator.assembly.grading import Grade
 from orchestrator.assembly.normalize import CACHE_VERSION, Intermediate, normalize
-from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, output_geometry
+from orchestrator.assembly.pipeline import AssembledOutput, AssemblySettings, OutputClip, copy_expected, output_geometry
 from orchestrator.assembly.presets import preset_size
 from orchestrator.assembly.probe import probe
 from orchestrator.engine import versions
@@ -156,16 +156,22 @@ class FilmMaker:
         self._clips[shot] = clip
         for name, ids in self.checked.outputs.items():
             for i, entry in enumerate(ids):
-                if entry == shot:
+                if entry == shot and self._normalised(name):
                     self._pending.append(asyncio.create_task(self._prepare(name, i, clip)))
 
     async def check(self, shot: str, clip: Path) -> None:
-        """Strictly decode a just-downloaded clip (ClipInvalid when it is damaged): where it goes into a film, with
-        that film's normalisation, one decode serving both; else on its own."""
-        first = next(((name, i) for name, ids in self.checked.outputs.items() for i, entry in enumerate(ids)
-                      if entry == shot), None)
+        """Strictly decode a just-downloaded clip (ClipInvalid when it is damaged): where it goes into a film that
+        needs it normalised, with that normalisation, one decode serving both; else on its own."""
+        first = next(((name, i) for name, ids in self.checked.outputs.items() if self._normalised(name)
+                      for i, entry in enumerate(ids) if entry == shot), None)
         if first is None or not await self._prepare(*first, clip, check=True):
             await probe(clip, decode=True)
+
+    def _normalised(self, name: str) -> bool:
+        """Whether the film's clips are normalised: not when it can join its originals by copy."""
+        graded = self.settings[name].color_anchor == "root" and bool(
+            set(self.checked.outputs[name]) & set(shot_chains(self.checked).members()))
+        return not copy_expected(chained_flags(self.checked, name), self.settings[name], graded)
 
     async def _prepare(self, name: str, index: int, clip: Path, check: bool = False) -> bool:
         """Normalise one entry of a film (then its crossfades); False when it must wait for the film."""

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.assembly.errors import ClipInvalid
+from orchestrator.assembly.ffmpeg import Delivery
 from orchestrator.assembly.normalize import normalize
+from orchestrator.assembly.pipeline import AssemblySettings, copy_expected
 from orchestrator.assembly.probe import probe
 from tests.assembly.conftest import Launches, make_clip
 
@@ -58,3 +60,17 @@ def test_a_clip_at_another_frame_rate_is_strictly_decoded_first(tmp_path: Path, 
     asyncio.run(normalize(clip, 320, 180, False, tmp_path / "cache", check=True))
 
     assert len(full_decodes(launches, clip)) == 1  # the fps filter may end before the last frame is decoded
+
+
+@pytest.mark.parametrize(("chained", "settings", "graded", "expected"), [
+    ([False, False, False], AssemblySettings(loudness_lufs=None), False, True),
+    ([False, True, False], AssemblySettings(loudness_lufs=None), False, False),  # a chained join drops a frame
+    ([False, False], AssemblySettings(loudness_lufs=-14), False, False),  # loudness is audio work
+    ([False, False], AssemblySettings(loudness_lufs=None, transition="crossfade"), False, False),
+    ([False], AssemblySettings(loudness_lufs=None, transition="crossfade"), False, True),  # one clip: no join
+    ([False, False], AssemblySettings(loudness_lufs=None), True, False),  # the colour anchor grades it
+    ([False, False], AssemblySettings(loudness_lufs=None, delivery=Delivery(start=24)), False, False),
+])
+def test_a_film_expected_to_join_its_originals_by_copy_gets_no_intermediates_ahead(
+        chained: list[bool], settings: AssemblySettings, graded: bool, expected: bool) -> None:
+    assert copy_expected(chained, settings, graded) is expected
