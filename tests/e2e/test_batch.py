@@ -156,6 +156,7 @@ def test_sigkill_mid_batch_then_a_rerun_resumes_every_storyboard_with_no_task_ma
     assert len(owners) == 9
 
 
+@pytest.mark.long  # about 10 s: in make test-matrix, which CI runs after make test
 def test_clips_only_leaves_films_and_page_to_later_and_assemble_makes_them(ark: SimulatorServer,
                                                                            tmp_path: Path) -> None:
     one = write(tmp_path, "later-one", ["{id: a, prompt: 'a bell tower'}", "{id: b, after: a, prompt: 'bells ring'}"])
