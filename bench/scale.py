@@ -76,6 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--storyboards", type=int, default=100)
     parser.add_argument("--keep", help="work in this folder and keep it (runs, journals, events)")
+    parser.add_argument("--list-interval", type=float, default=LIST_INTERVAL_S / SPEED,
+                        help="seconds between our list calls (a large value: no list call answers looks, GETs only)")
     args = parser.parse_args()
     shots = args.storyboards * CHAINS * LENGTH
     with simulator(prerendered=True, concurrency=10_000, queue_cap=100_000, rpm_limit=1_000_000,
@@ -84,7 +86,7 @@ def main() -> None:
         folder = Path(tmp) / "storyboards"
         folder.mkdir(parents=True, exist_ok=True)
         paths = write_storyboards(folder, args.storyboards)
-        env = {**run_env(sim), "ORCHESTRATOR_LIST_INTERVAL": str(LIST_INTERVAL_S / SPEED)}
+        env = {**run_env(sim), "ORCHESTRATOR_LIST_INTERVAL": str(args.list_interval)}
         wall, events, cpu, rss = run_batch(folder, Path(tmp) / "runs", env)
         latency = {t["id"]: float(t["latency"]) for t in sim.control("tasks")}
         requests = sim.requests()

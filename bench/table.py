@@ -36,20 +36,22 @@ Row = tuple[str, str, str, str]  # name, measured, target or context, verdict
 
 # Why a target is missed, when it is: what the measurements in BENCHMARKS.md found.
 WHY = {
-    "overhead": "see BENCHMARKS.md: Python start and validation, the film-ready tail, and notice lag on the last "
-                "link; the floor counts none of them",
+    "overhead": "Python start and validation, notice lag on each link, the film-ready tail, then QC, the report and "
+                "the review page; the floor counts none of them (BENCHMARKS.md)",
     "notice": "polls follow each task's expected latency, and the simulator's run times spread ±20 %: a 1 % notice "
               "needs a look every 1 % across the spread, about 20 looks a task (BENCHMARKS.md)",
-    "handoff": "the last frame's download, the child's key, two synced journal writes and the create, on a machine "
-               "shared with the parent's normalisation",
-    "film_ready_cuts": "the last clip's checks, the join and its verification, QC and the report",
-    "film_ready": "the last clips' 720p normalisation, a crossfade, loudness (measured, then applied), checks and QC",
+    "handoff": "siblings alike wait for each other's create (a lost one must stay recognisable), on a machine busy "
+               "with the parent's normalisation",
+    "film_ready_cuts": "twelve clips arrive within a second or two, and each is strictly decoded before it counts as "
+                       "downloaded (about 0.45 CPU-s each at 720p, on 2 cores); then the join encodes the sound",
+    "film_ready": "the last clips' 720p normalisation (about 3 CPU-s each, two or three at once on 2 cores), a "
+                  "crossfade, loudness measured then applied, checks",
     "requests": "looks around each task's expected end, plus create and two downloads (BENCHMARKS.md)",
-    "cpu": "every chained clip is decoded and encoded again at 720p to drop its repeated first frame (x264 "
-           "veryfast, about 1.4 CPU-s a clip), plus the run's fixed costs (BENCHMARKS.md)",
-    "scale_cpu": "the strict decode of each clip (its ffmpeg), and each run's review page and fixed costs "
-                 "(BENCHMARKS.md)",
-    "vs_naive": "see the overhead row; the SDK loop's 14 latencies in a row are the floor it cannot beat either",
+    "cpu": "each chained 720p clip is decoded and encoded again to drop its repeated first frame: about 3.2 CPU-s a "
+           "clip in x264 (veryfast, CRF 18); a film of cuts joined by copy costs 1.6 (BENCHMARKS.md)",
+    "scale_cpu": "each clip's strict decode (an ffmpeg each), HTTP, journal and events for 1,000 shots in one Python "
+                 "process (BENCHMARKS.md)",
+    "vs_naive": "see the overhead row",
 }
 
 

@@ -166,6 +166,7 @@ def test_the_budget_compares_exact_amounts_not_cents(ark: SimulatorServer, tmp_p
     assert ark.stats()["counters"]["tasks_created"] == 3
 
 
+@pytest.mark.long  # about 19 s (it waits out the real list pace): in make test-matrix, which CI runs after make test
 def test_eight_create_500s_make_one_task_and_no_list_429_reaches_the_user(
         ark: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each 500 may hide a task, so each is reconciled through the list, which the provider allows once a second
