@@ -96,7 +96,7 @@ def plan(
     journal: reuse, resume or generate, and why); several storyboards (or a folder): each, then the total. Exit 3
     when what it would generate is over the budget."""
     settings = _settings(ctx)
-    if len(files) > 1 or files[0].is_dir():
+    if batch.is_batch(files):
         batch.refuse_shot_flags({"--reroll": reroll or (), "--drop-reroll": drop_reroll or (), "--pick": pick or (),
                                  "--takes": takes or ()})
         storyboards = batch.check_all(batch.storyboard_files(files), runs.region_of(ctx, region))

@@ -70,6 +70,21 @@ def check_all(files: Sequence[Path], region: RegionChoice | None) -> list[Checke
     return checked
 
 
+def is_batch(paths: Sequence[Path]) -> bool:
+    """Whether the command names several storyboards (or a folder of them) rather than one file."""
+    return len(paths) > 1 or paths[0].is_dir()
+
+
+def prepared(checked: CheckedStoryboard, options: RunOptions, locks: bool = True) -> Prepared:
+    """What a run of the storyboard would do, read from its journal when it has one (which is closed again)."""
+    journal = open_journal(run_dir_for(checked.name, options.out), str(checked.path))
+    try:
+        return prepare(checked, options, journal, locks=locks)
+    finally:
+        if journal is not None:
+            journal.close()
+
+
 def refuse_shot_flags(flags: dict[str, Sequence[str]]) -> None:
     """Flags that name shots belong to one storyboard: in a batch they are refused rather than guessed at."""
     given = [flag for flag, values in flags.items() if values]
@@ -80,14 +95,7 @@ def refuse_shot_flags(flags: dict[str, Sequence[str]]) -> None:
 
 def confirm_total(storyboards: Sequence[CheckedStoryboard], options: RunOptions) -> None:
     """On the real provider: say what each storyboard would spend and ask once for the total (or need --yes)."""
-    amounts: list[tuple[CheckedStoryboard, float]] = []
-    for checked in storyboards:
-        journal = open_journal(run_dir_for(checked.name, options.out), str(checked.path))
-        try:
-            amounts.append((checked, prepare(checked, options, journal, locks=False).amount_to_generate))
-        finally:
-            if journal is not None:
-                journal.close()
+    amounts = [(checked, prepared(checked, options, locks=False).amount_to_generate) for checked in storyboards]
     money = storyboards[0].region.profile.currency
     label = storyboards[0].region.profile.label
     total = money.show(sum(a for _, a in amounts))
@@ -179,31 +187,24 @@ def plan_all(storyboards: Sequence[CheckedStoryboard], options: RunOptions, as_j
              total_flag: bool) -> None:
     """Each storyboard's plan, then what they cost together; exit 3 (after showing all) when one is over its
     budget."""
-    prepared: list[Prepared] = []
-    for checked in storyboards:
-        journal = open_journal(run_dir_for(checked.name, options.out), str(checked.path))
-        try:
-            prepared.append(prepare(checked, options, journal))
-        finally:
-            if journal is not None:
-                journal.close()
-    money = prepared[0].plan.money
-    total = sum(p.plan.amount for p in prepared)
-    to_spend = sum(p.amount_to_generate for p in prepared)
+    plans = [prepared(checked, options) for checked in storyboards]
+    money = plans[0].plan.money
+    total = sum(p.plan.amount for p in plans)
+    to_spend = sum(p.amount_to_generate for p in plans)
     if as_json:
-        plans = [json.loads(render.plan_json(p.plan, p.decisions, p.ledger)) for p in prepared]
-        typer.echo(json.dumps({"storyboards": plans, "currency": prepared[0].plan.currency,
+        bodies = [json.loads(render.plan_json(p.plan, p.decisions, p.ledger)) for p in plans]
+        typer.echo(json.dumps({"storyboards": bodies, "currency": plans[0].plan.currency,
                                "total": {money.key: round(total, 4), f"{money.key}_to_generate": round(to_spend, 4),
-                                         "shots": sum(len(p.plan.shots) for p in prepared)}}, indent=2))
+                                         "shots": sum(len(p.plan.shots) for p in plans)}}, indent=2))
     else:
         out = render.console()
-        for one in prepared:
+        for one in plans:
             render.plan_tables(one.plan, out, one.decisions, one.ledger)
             out.print()
-        out.print(Text(f"All {len(prepared)} storyboards: {sum(len(p.plan.shots) for p in prepared)} shots, "
+        out.print(Text(f"All {len(plans)} storyboards: {sum(len(p.plan.shots) for p in plans)} shots, "
                        f"{money.show(total)}; to spend now: {money.show(to_spend)}"))
     refused = 0
-    for one in prepared:
+    for one in plans:
         try:
             check_budget(one, budget_flag, total_flag)
         except BudgetExceeded as over:

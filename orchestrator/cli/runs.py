@@ -110,7 +110,7 @@ def run(
     together, sharing the account's limits. Exit 0 done, 1 failed shots, 3 over budget, 130 interrupted (a batch:
     the worst of its storyboards')."""
     settings = settings_of(ctx)
-    if len(files) > 1 or files[0].is_dir():
+    if batch.is_batch(files):
         batch.refuse_shot_flags({"--reroll": reroll or (), "--drop-reroll": drop_reroll or (), "--only": only or (),
                                  "--takes": takes or ()})
         _run_batch(ctx, files, out, backend, concurrency, budget, budget_total, keep_going, gate, yes, as_json,

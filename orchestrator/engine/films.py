@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -156,22 +157,24 @@ class FilmMaker:
         self._clips[shot] = clip
         for name, ids in self.checked.outputs.items():
             for i, entry in enumerate(ids):
-                if entry == shot and self._normalised(name):
+                if entry == shot and name in self._normalised:
                     self._pending.append(asyncio.create_task(self._prepare(name, i, clip)))
 
     async def check(self, shot: str, clip: Path) -> None:
         """Strictly decode a just-downloaded clip (ClipInvalid when it is damaged): where it goes into a film that
         needs it normalised, with that normalisation, one decode serving both; else on its own."""
-        first = next(((name, i) for name, ids in self.checked.outputs.items() if self._normalised(name)
+        first = next(((name, i) for name, ids in self.checked.outputs.items() if name in self._normalised
                       for i, entry in enumerate(ids) if entry == shot), None)
         if first is None or not await self._prepare(*first, clip, check=True):
             await probe(clip, decode=True)
 
-    def _normalised(self, name: str) -> bool:
-        """Whether the film's clips are normalised: not when it can join its originals by copy."""
-        graded = self.settings[name].color_anchor == "root" and bool(
-            set(self.checked.outputs[name]) & set(shot_chains(self.checked).members()))
-        return not copy_expected(chained_flags(self.checked, name), self.settings[name], graded)
+    @cached_property
+    def _normalised(self) -> frozenset[str]:
+        """The films whose clips are normalised: not those that can join their originals by copy."""
+        members = set(shot_chains(self.checked).members())
+        return frozenset(name for name, ids in self.checked.outputs.items() if not copy_expected(
+            chained_flags(self.checked, name), self.settings[name],
+            graded=self.settings[name].color_anchor == "root" and bool(members & set(ids))))
 
     async def _prepare(self, name: str, index: int, clip: Path, check: bool = False) -> bool:
         """Normalise one entry of a film (then its crossfades); False when it must wait for the film."""
